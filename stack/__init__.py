@@ -1,0 +1,1 @@
+"""Bring the webview_kit stack up from this checkout: `python -m stack up`."""

@@ -1,0 +1,202 @@
+"""Build the cached bench and site once, and keep this checkout's app in them.
+
+A bench is complete only once its marker file is written, so a build that died
+half-way is found and rebuilt on the next run instead of being half-trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from .layout import REPO, Layout
+from .supervisor import StackError, log_tail
+
+BENCH_MARKER = ".webview_kit-bench.json"
+SITE_MARKER = ".webview_kit-site-ready"
+APP_EXCLUDES = (".git", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", "node_modules", "test-results")
+
+
+def run_logged(
+	layout: Layout, argv: list[str], step: str, cwd: Path, env: dict | None = None, show: bool = False
+) -> None:
+	"""Run `argv` as the bench user, logging to a file and showing progress while it runs.
+
+	With `show`, the output goes to the terminal instead (for commands that print results).
+	"""
+	log = layout.logs / f"{step}.log"
+	as_bench_user(layout, log.parent)
+	user = pwd.getpwnam(layout.bench_user)
+	full_env = {
+		**os.environ,  # proxies and CA bundles of the caller's network
+		"PATH": f"{layout.tools / 'bin'}:{layout.bench / 'env' / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME": user.pw_dir,
+		"LANG": "C.UTF-8",
+		**(env or {}),
+	}
+	identity = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if os.geteuid() == 0 else {}
+	started = time.monotonic()
+	if show:
+		completed = subprocess.run(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, **identity)
+		if completed.returncode != 0:
+			raise StackError(f"{step} failed (exit {completed.returncode}); its output is above.")
+		return
+	with open(log, "wb") as out:
+		process = subprocess.Popen(
+			argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, **identity
+		)
+		_show_progress(step, process, log, started)
+	if process.returncode != 0:
+		raise StackError(f"{step} failed (exit {process.returncode}).\n--- {log} ---\n{log_tail(log)}")
+	print(f"  {step}: done in {time.monotonic() - started:.0f}s", flush=True)
+
+
+def _show_progress(step: str, process: subprocess.Popen, log: Path, started: float) -> None:
+	from rich.console import Console
+
+	console = Console(stderr=True)
+	if not console.is_terminal:
+		print(f"  {step}: running (log: {log})", flush=True)
+		process.wait()
+		return
+	with console.status(step) as status:
+		while process.poll() is None:
+			last = log_tail(log, 1)[-90:]
+			status.update(f"{step} [{time.monotonic() - started:.0f}s] {last}")
+			time.sleep(0.5)
+
+
+def as_bench_user(layout: Layout, path: Path) -> None:
+	"""Create `path` (and its missing parents) owned by the bench user: the stack never runs as root."""
+	missing = [p for p in (path, *path.parents) if not p.exists()]
+	path.mkdir(parents=True, exist_ok=True)
+	if os.geteuid() == 0:
+		user = pwd.getpwnam(layout.bench_user)
+		for created in missing:
+			os.chown(created, user.pw_uid, user.pw_gid)
+
+
+def bench_marker(layout: Layout) -> dict:
+	return {"frappe_repo": layout.frappe_repo, "frappe_branch": layout.frappe_branch, "python": layout.python}
+
+
+def ensure_bench(layout: Layout) -> None:
+	"""Build the bench with `bench init` unless a complete one for the same Frappe is cached."""
+	marker = layout.bench / BENCH_MARKER
+	if marker.exists() and json.loads(marker.read_text()) == bench_marker(layout):
+		return
+	if layout.bench.exists():
+		print(f"Removing an incomplete or different bench at {layout.bench} and rebuilding it.", flush=True)
+		shutil.rmtree(layout.bench)
+		shutil.rmtree(layout.mariadb_data, ignore_errors=True)
+	as_bench_user(layout, layout.cache)
+	print(f"Building the bench in {layout.bench} (Frappe {layout.frappe_branch}); this takes a few minutes once.")
+	run_logged(
+		layout,
+		[
+			str(layout.tools / "bin" / "bench"),
+			"init",
+			"--frappe-path",
+			layout.frappe_repo,
+			"--frappe-branch",
+			layout.frappe_branch,
+			"--python",
+			layout.python,
+			"--no-backups",
+			"--no-procfile",
+			"--skip-redis-config-generation",
+			layout.bench.name,
+		],
+		"bench-init",
+		cwd=layout.cache,
+	)
+	# Frappe v15 still imports pkg_resources, which setuptools 81 removed.
+	run_logged(layout, [str(layout.bench / "env/bin/pip"), "install", "setuptools<81"], "bench-setuptools", layout.bench)
+	marker.write_text(json.dumps(bench_marker(layout)))
+
+
+def _tree_digest(root: Path) -> str:
+	digest = hashlib.sha256()
+	for path in sorted(p for p in root.rglob("*") if p.is_file() and "node_modules" not in p.parts):
+		digest.update(str(path.relative_to(root)).encode())
+		digest.update(path.read_bytes())
+	return digest.hexdigest()
+
+
+def sync_app(layout: Layout) -> bool:
+	"""Copy this checkout into the bench's apps/ and install it; return True if assets changed.
+
+	A copy, not a symlink: the bench user may not be able to read the checkout's
+	folder, and two checkouts sharing one cache must not fight over a link.
+	"""
+	excludes = [f"--exclude={pattern}" for pattern in APP_EXCLUDES]
+	as_bench_user(layout, layout.app)
+	subprocess.run(
+		["rsync", "-a", "--delete", "--chmod=u+rwX,go+rX", *excludes, f"{REPO}/", f"{layout.app}/"], check=True
+	)
+	if os.geteuid() == 0:
+		subprocess.run(["chown", "-R", f"{layout.bench_user}:", str(layout.app)], check=True)
+	installed = layout.bench / "env" / ".webview_kit-installed"
+	if not installed.exists():
+		run_logged(
+			layout,
+			[str(layout.bench / "env/bin/pip"), "install", "-e", str(layout.app), "hypothesis~=6.100"],
+			"app-install",
+			layout.bench,
+		)
+		installed.write_text("")
+	apps_txt = layout.sites / "apps.txt"
+	if "webview_kit" not in apps_txt.read_text().split():
+		with open(apps_txt, "a") as handle:
+			handle.write("\nwebview_kit")
+	digest_file = layout.bench / ".webview_kit-assets"
+	digest = _tree_digest(layout.app / "webview_kit" / "public")
+	changed = not digest_file.exists() or digest_file.read_text() != digest
+	if changed:
+		digest_file.write_text(digest)
+	return changed
+
+
+def build_assets(layout: Layout, env: dict) -> None:
+	run_logged(layout, [str(layout.tools / "bin" / "bench"), "build", "--app", "webview_kit"], "bench-build", layout.bench, env)
+
+
+def site_command(layout: Layout, args: list[str], step: str, env: dict, show: bool = False) -> None:
+	"""Run a Frappe site command the way bench does, without going through the bench CLI."""
+	argv = [str(layout.bench / "env/bin/python"), "-m", "frappe.utils.bench_helper", "frappe", "--site", layout.site, *args]
+	run_logged(layout, argv, step, layout.sites, env, show)
+
+
+def ensure_site(layout: Layout, env: dict) -> None:
+	"""Create the site with webview_kit installed unless a complete one exists."""
+	site_dir = layout.sites / layout.site
+	if (site_dir / SITE_MARKER).exists():
+		site_command(layout, ["migrate", "--skip-search-index"], "site-migrate", env)
+		return
+	print(f"Creating site {layout.site}; this takes about a minute once.", flush=True)
+	argv = [
+		str(layout.bench / "env/bin/python"),
+		"-m",
+		"frappe.utils.bench_helper",
+		"frappe",
+		"new-site",
+		layout.site,
+		"--force",
+		"--db-root-username=root",
+		f"--db-root-password={layout.db_root_password}",
+		"--admin-password=admin",
+		"--mariadb-user-host-login-scope=%",
+		"--install-app=webview_kit",
+	]
+	run_logged(layout, argv, "site-create", layout.sites, env)
+	config = site_dir / "site_config.json"
+	settings = json.loads(config.read_text())
+	settings.update({"allow_tests": True})
+	config.write_text(json.dumps(settings, indent=1))
+	(site_dir / SITE_MARKER).write_text("")

@@ -1,0 +1,246 @@
+"""The native stack: private MariaDB and Redis, gunicorn, socket.io, worker and nginx.
+
+`Stack.up()` builds what is missing (bench, site, assets), picks free loopback ports,
+starts every process with a readiness deadline and records them, so `Stack.down()`,
+a later `make down` or the e2e fixture stops exactly what was started.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import string
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+
+import port_for
+
+from . import bench
+from .layout import REPO, Layout
+from .services import Endpoint, Endpoints, Process, frappe_env, frappe_processes, redis
+from .supervisor import StackError, Supervisor
+
+NGINX_TEMPLATE = REPO / "stack" / "nginx" / "webview_kit.conf.template"
+NGINX_MAIN = """\
+worker_processes 1;
+worker_rlimit_nofile 16384;
+pid {run}/nginx.pid;
+daemon off;
+events {{ worker_connections 8192; }}
+http {{
+	include /etc/nginx/mime.types;
+	access_log {logs}/nginx-access.log;
+	client_body_temp_path {run}/nginx/body;
+	proxy_temp_path {run}/nginx/proxy;
+	fastcgi_temp_path {run}/nginx/fastcgi;
+	uwsgi_temp_path {run}/nginx/uwsgi;
+	scgi_temp_path {run}/nginx/scgi;
+	include {run}/webview_kit.conf;
+}}
+"""
+MARIADB_READY = ".webview_kit-initialized"
+LOOPBACK = "127.0.0.1"
+
+
+def free_ports(count: int) -> list[int]:
+	ports: set[int] = set()
+	while len(ports) < count:
+		ports.add(port_for.select_random())
+	return sorted(ports)
+
+
+def render_nginx(ep: Endpoints, site: str, sites_path: Path) -> str:
+	servers = " ".join(f"server {s.address};" for s in ep.socketio)
+	return string.Template(NGINX_TEMPLATE.read_text()).safe_substitute(
+		WEB_UPSTREAM=ep.web.address,
+		SOCKETIO_UPSTREAM_SERVERS=servers,
+		FRONT_LISTEN=ep.front.address,
+		SITE_NAME=site,
+		SITES_PATH=str(sites_path),
+	)
+
+
+class Stack:
+	"""One running (or stopped) native stack over the cached bench."""
+
+	def __init__(self, layout: Layout | None = None):
+		self.layout = layout or Layout()
+		self.supervisor = Supervisor(self.layout.state_file, self.layout.logs, self.layout.bench, self.layout.bench_user)
+
+	# -- what a caller needs -------------------------------------------------
+	@property
+	def endpoints(self) -> Endpoints:
+		saved = self.supervisor.state["endpoints"]
+		point = lambda d: Endpoint(**d)  # noqa: E731
+		return Endpoints(
+			bind=saved["bind"],
+			mariadb=point(saved["mariadb"]),
+			redis_cache=point(saved["redis_cache"]),
+			redis_queue=point(saved["redis_queue"]),
+			web=point(saved["web"]),
+			socketio=tuple(point(s) for s in saved["socketio"]),
+			front=point(saved["front"]),
+		)
+
+	@property
+	def url(self) -> str:
+		return f"http://{self.endpoints.front.address}"
+
+	@property
+	def env(self) -> dict[str, str]:
+		return frappe_env(self.layout.site, self.endpoints)
+
+	def is_up(self) -> bool:
+		names = self.supervisor.running()
+		return bool(names) and set(names) >= set(self.supervisor.processes)
+
+	def site_command(self, args: list[str], step: str, show: bool = False) -> None:
+		bench.site_command(self.layout, args, step, self.env, show)
+
+	# -- lifecycle -----------------------------------------------------------
+	@contextmanager
+	def _locked(self):
+		bench.as_bench_user(self.layout, self.layout.cache)
+		with open(self.layout.cache / "stack.lock", "w") as lock:
+			try:
+				fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+			except BlockingIOError:
+				raise StackError(
+					f"Another `make up`, `make down` or test run is using {self.layout.cache}. "
+					"Wait for it, or give this checkout its own cache with WEBVIEW_KIT_CACHE=/some/dir."
+				)
+			yield
+
+	def up(self) -> None:
+		"""Bring the whole stack up, building the bench and site first if needed."""
+		layout = self.layout
+		bench.as_bench_user(layout, layout.cache)
+		with self._locked():
+			bench.ensure_bench(layout)
+			if self.supervisor.running():
+				print("A stack from an earlier run is still running: stopping it first.", flush=True)
+				self.supervisor.stop_all()
+			self._clear_run_dir()
+			self._choose_endpoints()
+			try:
+				self._start_data_services()
+				assets_changed = bench.sync_app(layout)
+				bench.ensure_site(layout, self.env)
+				if assets_changed:
+					bench.build_assets(layout, self.env)
+				self._set_host_name()
+				for process in frappe_processes(layout.site, self.endpoints):
+					self.supervisor.start(process, timeout=90)
+				self._start_nginx()
+			except BaseException:
+				self.supervisor.stop_all()
+				raise
+
+	def down(self) -> None:
+		with self._locked():
+			self.supervisor.stop_all()
+
+	# -- steps ---------------------------------------------------------------
+	def _clear_run_dir(self) -> None:
+		logs = self.layout.logs
+		if logs.exists():
+			shutil.rmtree(logs)
+		bench.as_bench_user(self.layout, logs)
+		bench.as_bench_user(self.layout, self.layout.run / "nginx")
+
+	def _choose_endpoints(self) -> None:
+		count = self.layout.socketio_servers
+		front_port = os.environ.get("WEBVIEW_KIT_PORT")
+		ports = free_ports(5 + count)
+		if front_port:
+			ports[0] = int(front_port)
+			if not port_for.is_available(ports[0]):
+				raise StackError(f"WEBVIEW_KIT_PORT={front_port} is taken; free it or unset WEBVIEW_KIT_PORT.")
+		point = lambda port: {"host": LOOPBACK, "port": port}  # noqa: E731
+		self.supervisor.state = {
+			"processes": {},
+			"endpoints": {
+				"bind": LOOPBACK,
+				"front": point(ports[0]),
+				"mariadb": point(ports[1]),
+				"redis_cache": point(ports[2]),
+				"redis_queue": point(ports[3]),
+				"web": point(ports[4]),
+				"socketio": [point(p) for p in ports[5:]],
+			},
+		}
+		self.supervisor.save()
+
+	def _start_data_services(self) -> None:
+		ep = self.endpoints
+		self._ensure_mariadb_datadir()
+		self.supervisor.start(self._mariadb(ep.mariadb), timeout=60)
+		self._set_mariadb_root_password()
+		self.supervisor.start(redis("redis-cache", ep.redis_cache, ep.bind))
+		self.supervisor.start(redis("redis-queue", ep.redis_queue, ep.bind))
+
+	def _mariadb(self, ep: Endpoint) -> Process:
+		run = self.layout.run
+		argv = (
+			"mariadbd",
+			"--no-defaults",
+			f"--datadir={self.layout.mariadb_data}",
+			f"--socket={run}/mariadb.sock",
+			f"--pid-file={run}/mariadb.pid",
+			f"--bind-address={ep.host}",
+			f"--port={ep.port}",
+			"--character-set-server=utf8mb4",
+			"--collation-server=utf8mb4_unicode_ci",
+			"--skip-character-set-client-handshake",
+			"--innodb-buffer-pool-size=256M",
+			"--skip-log-bin",
+		)
+		return Process("mariadb", argv, ready=("tcp", ep.address))
+
+	def _ensure_mariadb_datadir(self) -> None:
+		data = self.layout.mariadb_data
+		if (data / MARIADB_READY).exists():
+			return
+		shutil.rmtree(data, ignore_errors=True)
+		bench.as_bench_user(self.layout, data)
+		bench.run_logged(
+			self.layout,
+			["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal", "--skip-test-db"],
+			"mariadb-install-db",
+			self.layout.cache,
+		)
+
+	def _set_mariadb_root_password(self) -> None:
+		data = self.layout.mariadb_data
+		if (data / MARIADB_READY).exists():
+			return
+		password = self.layout.db_root_password
+		sql = (
+			f"ALTER USER root@localhost IDENTIFIED BY '{password}';"
+			f"CREATE USER IF NOT EXISTS root@'127.0.0.1' IDENTIFIED BY '{password}';"
+			"GRANT ALL ON *.* TO root@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;"
+		)
+		bench.run_logged(
+			self.layout,
+			["mariadb", "--no-defaults", f"--socket={self.layout.run}/mariadb.sock", "-uroot", "-e", sql],
+			"mariadb-root",
+			self.layout.cache,
+		)
+		(data / MARIADB_READY).write_text("")
+
+	def _set_host_name(self) -> None:
+		"""Point the site's own URL (used in deep links and emails) at this run's front."""
+		config = self.layout.sites / self.layout.site / "site_config.json"
+		settings = json.loads(config.read_text())
+		settings["host_name"] = self.url
+		config.write_text(json.dumps(settings, indent=1))
+
+	def _start_nginx(self) -> None:
+		run, logs, ep = self.layout.run, self.layout.logs, self.endpoints
+		(run / "webview_kit.conf").write_text(render_nginx(ep, self.layout.site, self.layout.sites))
+		(run / "nginx.conf").write_text(NGINX_MAIN.format(run=run, logs=logs))
+		argv = ("nginx", "-p", str(run / "nginx"), "-c", str(run / "nginx.conf"), "-e", str(logs / "nginx-error.log"))
+		self.supervisor.start(Process("nginx", argv, ready=("http", f"{self.url}/api/method/ping")), timeout=30)

@@ -1,0 +1,190 @@
+"""Start detached processes, wait until they answer, and stop exactly those later.
+
+`make up` returns while the stack keeps running and `make down` runs in another
+process, so each child's pid and kernel start time go to a state file; a pid whose
+start time changed belongs to someone else and is never signalled. (mirakuru waits
+well, but kills its children when the starting interpreter exits.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import asdict
+from pathlib import Path
+
+from .services import Process
+
+
+class StackError(RuntimeError):
+	"""A stack step failed; the message names the fix and includes the log tail."""
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+	try:
+		text = path.read_text(errors="replace").splitlines()
+	except FileNotFoundError:
+		return "(no log)"
+	return "\n".join(text[-lines:])
+
+
+def _start_time(pid: int) -> str | None:
+	try:
+		stat = Path(f"/proc/{pid}/stat").read_text()
+	except (FileNotFoundError, ProcessLookupError):
+		return None
+	fields = stat.rsplit(")", 1)[1].split()
+	return None if fields[0] == "Z" else fields[19]
+
+
+def _is_ready(kind: str, target: str, log: Path, site: str | None) -> bool:
+	if kind == "tcp":
+		host, port = target.rsplit(":", 1)
+		try:
+			with socket.create_connection((host, int(port)), timeout=0.5):
+				return True
+		except OSError:
+			return False
+	if kind == "http":
+		# Frappe serves a site by this header; nginx sets it for everyone else.
+		headers = {"X-Frappe-Site-Name": site} if site else {}
+		try:
+			with urllib.request.urlopen(urllib.request.Request(target, headers=headers), timeout=2) as response:
+				return response.status == 200
+		except OSError:
+			return False
+	if kind == "log":
+		return log.exists() and target in log.read_text(errors="replace")
+	raise ValueError(kind)
+
+
+class Supervisor:
+	"""Processes of one stack, recorded in `state_file` under `run_as`."""
+
+	def __init__(self, state_file: Path, logs: Path, bench: Path, run_as: str):
+		self.state_file = state_file
+		self.logs = logs
+		self.bench = bench
+		self.run_as = run_as
+		self.state = json.loads(state_file.read_text()) if state_file.exists() else {"processes": {}}
+
+	def save(self) -> None:
+		self.state_file.parent.mkdir(parents=True, exist_ok=True)
+		self.state_file.write_text(json.dumps(self.state, indent=1))
+
+	@property
+	def processes(self) -> dict:
+		return self.state["processes"]
+
+	def alive(self, name: str) -> bool:
+		record = self.processes.get(name)
+		return bool(record) and _start_time(record["pid"]) == record["start_time"]
+
+	def running(self) -> list[str]:
+		return [name for name in self.processes if self.alive(name)]
+
+	def start(self, process: Process, timeout: float = 60) -> None:
+		"""Start `process` detached and return once its readiness check passes."""
+		if self.alive(process.name):
+			raise StackError(f"{process.name} is already running (pid {self.processes[process.name]['pid']})")
+		log = self.logs / f"{process.name}.log"
+		log.parent.mkdir(parents=True, exist_ok=True)
+		user = pwd.getpwnam(self.run_as)
+		env = {
+			**os.environ,
+			"PATH": f"{self.bench / 'env' / 'bin'}:/usr/sbin:/sbin:{os.environ['PATH']}",
+			"HOME": user.pw_dir,
+			"LANG": "C.UTF-8",
+			**process.env,
+		}
+		with open(log, "ab") as out:
+			popen = subprocess.Popen(
+				process.argv,
+				cwd=self.bench / process.cwd,
+				env=env,
+				stdin=subprocess.DEVNULL,
+				stdout=out,
+				stderr=subprocess.STDOUT,
+				start_new_session=True,
+				**self._identity(user),
+			)
+		self.processes[process.name] = {
+			"pid": popen.pid,
+			"start_time": _start_time(popen.pid),
+			"log": str(log),
+			"process": asdict(process),
+		}
+		self.save()
+		self.wait_ready(process, popen, timeout)
+
+	def _identity(self, user: pwd.struct_passwd) -> dict:
+		if os.geteuid() != 0:
+			return {}
+		return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+
+	def wait_ready(self, process: Process, popen: subprocess.Popen | None, timeout: float) -> None:
+		log = self.logs / f"{process.name}.log"
+		kind, target = process.ready
+		deadline = time.monotonic() + timeout
+		while time.monotonic() < deadline:
+			if _is_ready(kind, target, log, process.env.get("FRAPPE_SITE")):
+				return
+			if popen is not None and popen.poll() is not None:
+				raise StackError(
+					f"{process.name} exited with {popen.returncode} while starting.\n"
+					f"--- {log} ---\n{log_tail(log)}"
+				)
+			time.sleep(0.1)
+		raise StackError(f"{process.name} did not answer {kind} {target} within {timeout:.0f}s.\n--- {log} ---\n{log_tail(log)}")
+
+	def restart(self, name: str, timeout: float = 60) -> None:
+		"""Start `name` again with the definition it was last started with."""
+		self.start(Process(**{**self.processes[name]["process"], "argv": tuple(self.processes[name]["process"]["argv"])}), timeout)
+
+	def stop(self, name: str, timeout: float = 15) -> None:
+		"""Stop `name` and its process group; SIGKILL what ignores SIGTERM."""
+		record = self.processes.get(name)
+		if record and self.alive(name):
+			pid = record["pid"]
+			self._signal_group(pid, signal.SIGTERM)
+			deadline = time.monotonic() + timeout
+			while time.monotonic() < deadline and _start_time(pid) == record["start_time"]:
+				self._reap(pid)
+				time.sleep(0.05)
+			self._signal_group(pid, signal.SIGKILL)
+			self._reap(pid)
+		self.processes.pop(name, None)
+		self.save()
+
+	def kill(self, name: str) -> None:
+		"""SIGKILL `name` at once, as a crash would; its record stays for `restart`."""
+		record = self.processes[name]
+		if self.alive(name):
+			self._signal_group(record["pid"], signal.SIGKILL)
+			while _start_time(record["pid"]) == record["start_time"]:
+				self._reap(record["pid"])
+				time.sleep(0.01)
+
+	def stop_all(self) -> None:
+		for name in reversed(list(self.processes)):
+			self.stop(name)
+
+	@staticmethod
+	def _signal_group(pid: int, sig: int) -> None:
+		try:
+			os.killpg(pid, sig)
+		except ProcessLookupError:
+			pass
+
+	@staticmethod
+	def _reap(pid: int) -> None:
+		try:
+			os.waitpid(pid, os.WNOHANG)
+		except ChildProcessError:
+			pass

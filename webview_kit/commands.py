@@ -1,0 +1,88 @@
+"""`bench --site S webview ...`: publish the demo count, issue and revoke deep links."""
+
+import click
+from frappe.commands import get_site, pass_context
+
+
+def _connect(context) -> None:
+	import frappe
+
+	frappe.init(site=get_site(context))
+	frappe.connect()
+
+
+@click.group("webview")
+def webview():
+	"""Live webviews for mobile apps."""
+
+
+@webview.command("count")
+@click.option("--user", required=True, help="Whose webviews receive the count")
+@click.option("--upto", default=99, show_default=True)
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between values")
+@click.option("--repeat", is_flag=True, help="Start again from 0 after each run, until stopped")
+@click.option("--enqueue", is_flag=True, help="Run as a background job instead of here")
+@pass_context
+def count(context, user, upto, interval, repeat, enqueue):
+	"""Publish 0..UPTO to a user's webviews."""
+	from webview_kit import demo
+
+	_connect(context)
+	if enqueue:
+		click.echo(f"Enqueued job {demo.enqueue_count(user, upto, interval)}")
+		return
+	click.echo(f"Publishing count 0..{upto} to {user} every {interval}s", err=True)
+	while True:
+		demo.count(user, upto, interval)
+		if not repeat:
+			break
+
+
+@webview.command("link")
+@click.option("--user", required=True)
+@click.option("--route", default="/webview/count", show_default=True)
+@click.option("--ttl", type=int, help="Seconds the link stays valid (capped by webview_link_max_ttl)")
+@click.option("--qr", is_flag=True, help="Also print a QR code for a phone")
+@pass_context
+def link(context, user, route, ttl, qr):
+	"""Print a single-use deep link that signs USER in to ROUTE."""
+	import frappe
+
+	from webview_kit import auth
+
+	_connect(context)
+	frappe.set_user("Administrator")
+	url = auth.issue_link(user, route, ttl=ttl, issuer="Administrator (bench)")["url"]
+	frappe.db.commit()
+	click.echo(url)
+	if qr:
+		import segno
+
+		segno.make(url).terminal(compact=True)
+
+
+@webview.command("revoke")
+@click.option("--user", required=True)
+@pass_context
+def revoke(context, user):
+	"""End every webview session of USER and tell their open pages."""
+	from webview_kit import auth
+
+	_connect(context)
+	click.echo(f"Ended {auth.revoke(user)} webview session(s) of {user}")
+
+
+@webview.command("ensure-user")
+@click.option("--email", required=True)
+@click.option("--first-name", default="Webview")
+@click.option("--role", "roles", multiple=True)
+@pass_context
+def ensure_user(context, email, first_name, roles):
+	"""Create an enabled website user unless it exists (for demos and tests)."""
+	from webview_kit import demo
+
+	_connect(context)
+	click.echo(demo.ensure_user(email, first_name, tuple(roles)))
+
+
+commands = [webview]

@@ -1,0 +1,233 @@
+"""Publish ordered, replayable events to webviews over Frappe's realtime channel.
+
+Every event gets the next sequence number of its room and is kept in a bounded,
+expiring Redis stream, and is published on Frappe's `events` channel in the same
+Lua call, so sequence, history and delivery order can never disagree and a publish
+costs one Redis round trip. The channel message has the shape of
+`frappe.realtime.emit_via_redis`, so a stock `frappe.realtime.on(event, ...)` consumer
+receives the envelope too.
+
+Rooms are Frappe's own: `user:<name>` (every socket of that user joins it on
+connect) and `doc:<doctype>/<name>` (joined with `doc_subscribe`).
+
+To publish from your app::
+
+    from webview_kit.publish import publish, user_room
+
+    publish(user_room("jane@example.com"), "myapp.progress", {"percent": 40}, coalesce=True)
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+import frappe
+import redis
+
+__all__ = [
+	"EVENT_COUNT",
+	"EVENT_SESSION_ENDED",
+	"Event",
+	"PublishError",
+	"doc_room",
+	"history",
+	"publish",
+	"publish_many",
+	"room_head",
+	"user_room",
+]
+
+EVENT_COUNT = "webview_kit.count"
+EVENT_SESSION_ENDED = "webview_kit.session_ended"
+CHANNEL = "events"  # the channel Frappe's socket.io server subscribes to
+KEY_PREFIX = "webview_kit:room:"
+DEFAULT_HISTORY_LENGTH = 1000
+DEFAULT_HISTORY_TTL = 24 * 3600
+DEFAULT_MAX_PAYLOAD = 64 * 1024
+CATCH_UP_LIMIT = 1000
+
+# KEYS: meta hash, stream, latest hash. ARGV: room, event, data (JSON-encoded), ts,
+# coalesce (0/1), a fresh epoch (kept only if the room has none), maxlen, ttl,
+# the channel message's opening, the channel.
+_PUBLISH_LUA = """
+redis.call('HSETNX', KEYS[1], 'epoch', ARGV[6])
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local coalesce = ARGV[5] == '1'
+local envelope = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '","room":' .. ARGV[1]
+	.. ',"event":' .. ARGV[2] .. ',"ts":' .. ARGV[4] .. ',"coalesce":' .. (coalesce and 'true' or 'false')
+	.. ',"data":' .. ARGV[3] .. '}'
+local maxlen = coalesce and 1 or tonumber(ARGV[7])
+redis.call('XADD', KEYS[2], 'MAXLEN', maxlen, seq .. '-0', 'e', envelope)
+redis.call('HSET', KEYS[3], ARGV[2], envelope)
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[8]) end
+redis.call('PUBLISH', ARGV[10], ARGV[9] .. '"event":' .. ARGV[2] .. ',"room":' .. ARGV[1] .. ',"message":' .. envelope .. '}')
+return seq
+"""
+
+
+class PublishError(frappe.ValidationError):
+	"""An event could not be published; nothing was sent."""
+
+
+@dataclass(frozen=True)
+class Event:
+	room: str
+	event: str
+	data: object
+	coalesce: bool = False
+
+
+def user_room(user: str) -> str:
+	return f"user:{user}"
+
+
+def doc_room(doctype: str, name: str) -> str:
+	return f"doc:{doctype}/{name}"
+
+
+def _keys(room: str) -> list[str]:
+	base = f"{KEY_PREFIX}{frappe.local.site}:{room}"
+	return [f"{base}:meta", f"{base}:stream", f"{base}:latest"]
+
+
+def _conf(key: str, default: int) -> int:
+	return int(frappe.conf.get(key) or default)
+
+
+def _connection() -> redis.Redis:
+	from frappe.utils.background_jobs import get_redis_connection_without_auth
+
+	return get_redis_connection_without_auth()
+
+
+def _script():
+	if not getattr(frappe.local, "webview_kit_publish_script", None):
+		frappe.local.webview_kit_publish_script = _connection().register_script(_PUBLISH_LUA)
+	return frappe.local.webview_kit_publish_script
+
+
+def validate_room(room: str) -> None:
+	"""Raise PublishError unless `room` is a user room of an existing user or a doc room."""
+	kind, _, rest = room.partition(":")
+	if kind == "user" and rest and frappe.db.exists("User", rest):
+		return
+	if kind == "doc" and "/" in rest:
+		doctype, name = rest.split("/", 1)
+		if frappe.db.exists("DocType", doctype) and name:
+			return
+	raise PublishError(f"Unknown room {room!r}: use user_room(<existing user>) or doc_room(<doctype>, <name>)")
+
+
+def _encode(event: Event) -> list:
+	if not event.event or not isinstance(event.event, str):
+		raise PublishError("An event needs a non-empty string name")
+	try:
+		data = json.dumps(event.data, separators=(",", ":"), allow_nan=False)
+	except (TypeError, ValueError) as e:
+		raise PublishError(f"Event {event.event!r} data is not JSON-serialisable: {e}")
+	limit = _conf("webview_max_payload", DEFAULT_MAX_PAYLOAD)
+	if len(data) > limit:
+		raise PublishError(f"Event {event.event!r} data is {len(data)} bytes, over the {limit}-byte limit")
+	return [
+		json.dumps(event.room),
+		json.dumps(event.event),
+		data,
+		str(int(time.time() * 1000)),
+		"1" if event.coalesce else "0",
+		secrets.token_hex(8),
+		str(_conf("webview_history_length", DEFAULT_HISTORY_LENGTH)),
+		str(_conf("webview_history_ttl", DEFAULT_HISTORY_TTL)),
+		'{"namespace":' + json.dumps(frappe.local.site) + ",",
+		CHANNEL,
+	]
+
+
+def publish(
+	room: str,
+	event: str,
+	data: object = None,
+	*,
+	coalesce: bool = False,
+	after_commit: bool = False,
+	retries: int = 0,
+) -> int | None:
+	"""Publish one event to `room` and return its sequence number.
+
+	`coalesce=True` marks a latest-value-wins stream (counters, progress): history keeps
+	only the newest value and pages may skip straight to it. `after_commit=True` waits for
+	the current transaction to commit (and drops the event on rollback); it returns None.
+	If Redis is unreachable this raises PublishError, after `retries` further attempts.
+	"""
+	return publish_many([Event(room, event, data, coalesce)], after_commit=after_commit, retries=retries)[0]
+
+
+def publish_many(events: list[Event], *, after_commit: bool = False, retries: int = 0) -> list[int | None]:
+	"""Publish `events` in order in one Redis round trip; validated all before any is sent."""
+	for room in {e.room for e in events}:
+		validate_room(room)
+	encoded = [(_keys(e.room), _encode(e)) for e in events]
+	if after_commit:
+		frappe.db.after_commit.add(lambda: _send(encoded, retries))
+		return [None] * len(events)
+	return _send(encoded, retries)
+
+
+def _send(encoded: list, retries: int) -> list[int]:
+	script = _script()
+	for attempt in range(retries + 1):
+		try:
+			pipe = _connection().pipeline(transaction=False)
+			for keys, args in encoded:
+				script(keys=keys, args=args, client=pipe)
+			return [int(seq) for seq in pipe.execute()]
+		except redis.exceptions.ConnectionError as e:
+			if attempt == retries:
+				raise PublishError(f"Redis is unreachable, nothing was published: {e}")
+			time.sleep(min(0.1 * 2**attempt, 2))
+	raise AssertionError("unreachable")
+
+
+def room_head(room: str) -> dict:
+	"""The room's current sequence, epoch and latest envelope per event, read atomically."""
+	meta, latest = _read(room, with_stream=False)[:2]
+	return {
+		"seq": int(meta.get(b"seq", 0)),
+		"epoch": meta.get(b"epoch", b"").decode(),
+		"latest": {k.decode(): json.loads(v) for k, v in latest.items()},
+	}
+
+
+def history(room: str, after: int, epoch: str | None = None) -> dict:
+	"""Events of `room` after sequence `after`, or a gap flag and a snapshot if history lost some.
+
+	A different `epoch` means the room's counters restarted (Redis lost its data), so the
+	caller's `after` means nothing any more and it gets a gap too.
+	"""
+	meta, latest, entries = _read(room, with_stream=True, after=after)
+	head = int(meta.get(b"seq", 0))
+	current_epoch = meta.get(b"epoch", b"").decode()
+	events = [json.loads(fields[b"e"]) for _id, fields in entries]
+	restarted = bool(epoch) and epoch != current_epoch
+	missing = after < head and (not events or (events[0]["seq"] != after + 1 and not events[0]["coalesce"]))
+	gap = restarted or missing
+	result = {"epoch": current_epoch, "head": head, "gap": gap, "events": [] if restarted else events}
+	if gap:
+		result["snapshot"] = sorted((json.loads(v) for v in latest.values()), key=lambda e: e["seq"])
+	return result
+
+
+def _read(room: str, with_stream: bool, after: int = 0) -> tuple:
+	meta_key, stream_key, latest_key = _keys(room)
+	pipe = _connection().pipeline(transaction=True)
+	pipe.hgetall(meta_key)
+	pipe.hgetall(latest_key)
+	if with_stream:
+		pipe.xrange(stream_key, min=f"{after + 1}-0", max="+", count=CATCH_UP_LIMIT)
+	try:
+		return tuple(pipe.execute())
+	except redis.exceptions.ConnectionError as e:
+		raise PublishError(f"Redis is unreachable: {e}")
