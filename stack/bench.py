@@ -20,7 +20,8 @@ from .supervisor import StackError, log_tail
 
 BENCH_MARKER = ".webview_kit-bench.json"
 SITE_MARKER = ".webview_kit-site-ready"
-APP_EXCLUDES = (".git", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", "node_modules", "test-results")
+# public/dist holds the bench's build output, which the copy must keep.
+APP_EXCLUDES = (".git", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", "node_modules", "test-results", "/webview_kit/public/dist")
 
 
 def run_logged(
@@ -121,9 +122,9 @@ def ensure_bench(layout: Layout) -> None:
 	marker.write_text(json.dumps(bench_marker(layout)))
 
 
-def _tree_digest(root: Path) -> str:
+def _tree_digest(root: Path, exclude: str) -> str:
 	digest = hashlib.sha256()
-	for path in sorted(p for p in root.rglob("*") if p.is_file() and "node_modules" not in p.parts):
+	for path in sorted(p for p in root.rglob("*") if p.is_file() and exclude not in p.relative_to(root).parts):
 		digest.update(str(path.relative_to(root)).encode())
 		digest.update(path.read_bytes())
 	return digest.hexdigest()
@@ -156,8 +157,9 @@ def sync_app(layout: Layout) -> bool:
 		with open(apps_txt, "a") as handle:
 			handle.write("\nwebview_kit")
 	digest_file = layout.bench / ".webview_kit-assets"
-	digest = _tree_digest(layout.app / "webview_kit" / "public")
-	changed = not digest_file.exists() or digest_file.read_text() != digest
+	public = layout.app / "webview_kit" / "public"
+	digest = _tree_digest(public, exclude="dist")
+	changed = not (public / "dist").exists() or not digest_file.exists() or digest_file.read_text() != digest
 	if changed:
 		digest_file.write_text(digest)
 	return changed
