@@ -1,13 +1,24 @@
-"""`python -m stack up|down|status|link|site`: the verbs behind the Makefile."""
+"""`python -m stack <verb>`: the verbs behind the Makefile (see `stack/run --help`)."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 
+from . import bench
 from .demo import DEMO_USER, start_demo
+from .layout import REPO
 from .native import Stack
 from .supervisor import StackError
+
+
+def cmd_build(stack: Stack, args: argparse.Namespace) -> None:
+	bench.as_bench_user(stack.layout, stack.layout.cache)
+	with stack._locked():
+		bench.ensure_bench(stack.layout)
+	print(f"Bench: ok ({stack.layout.bench})")
 
 
 def cmd_up(stack: Stack, args: argparse.Namespace) -> None:
@@ -30,7 +41,7 @@ def cmd_status(stack: Stack, args: argparse.Namespace) -> None:
 		return
 	for name, record in processes.items():
 		state = "up" if stack.supervisor.alive(name) else "DOWN"
-		print(f"{name:12} {state:5} pid {record['pid']:<8} {record['log']}")
+		print(f"{name:15} {state:5} pid {record['pid']:<8} {record['log']}")
 	print(f"front: {stack.url}")
 
 
@@ -43,12 +54,48 @@ def cmd_site(stack: Stack, args: argparse.Namespace) -> None:
 	stack.site_command(args.args, "site-command", show=True)
 
 
+def cmd_test(stack: Stack, args: argparse.Namespace) -> int:
+	"""Run the server tests under bench and the pytest suites against one stack."""
+	started = not stack.is_up()
+	if started:
+		stack.up()
+	else:
+		print(f"Using the stack that is already running at {stack.url}")
+	try:
+		if args.only in (None, "server"):
+			print("\n== Server tests (bench run-tests --app webview_kit) ==", flush=True)
+			stack.site_command(["run-tests", "--app", "webview_kit"], "server-tests", show=True)
+		if args.only == "server":
+			return 0
+		print("\n== Static checks and the browser suite (pytest) ==", flush=True)
+		suites = ["e2e"] if args.only == "e2e" else ["stack/tests", "e2e"]
+		env = {**os.environ, "WEBVIEW_KIT_STACK": "running"}
+		return subprocess.run([sys.executable, "-m", "pytest", *suites, *args.pytest_args], cwd=REPO, env=env).returncode
+	finally:
+		if started and not args.keep:
+			stack.down()
+
+
+def cmd_lint(stack: Stack, args: argparse.Namespace) -> int:
+	ruff = [sys.executable, "-m", "ruff"]
+	paths = ["webview_kit", "stack", "e2e", "benchmarks"]
+	checks = [[*ruff, "check", *paths], [*ruff, "format", "--check", *paths]]
+	return max(subprocess.run(check, cwd=REPO).returncode for check in checks)
+
+
+def cmd_benchmark(stack: Stack, args: argparse.Namespace) -> int:
+	return subprocess.run([sys.executable, "-m", "benchmarks", *args.bench_args], cwd=REPO).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
-	parser = argparse.ArgumentParser(prog="python -m stack")
+	parser = argparse.ArgumentParser(prog="stack/run")
 	verbs = parser.add_subparsers(dest="verb", required=True)
+	verbs.add_parser("build", help="build the cached bench unless it is there")
 	up = verbs.add_parser("up", help="build what is missing and start the stack")
 	up.add_argument("--demo", action="store_true", help="also start the count publisher and print a deep link")
-	verbs.add_parser("down", help="stop every process the last `up` started")
+	up.add_argument("--stack", default="native", choices=["native", "docker", "auto"])
+	down = verbs.add_parser("down", help="stop every process the last `up` started")
+	down.add_argument("--stack", default="native", choices=["native", "docker", "auto"])
 	verbs.add_parser("status", help="show the recorded processes")
 	link = verbs.add_parser("link", help="print a deep link that signs a user in to a webview")
 	link.add_argument("--user", default=DEMO_USER)
@@ -57,16 +104,26 @@ def main(argv: list[str] | None = None) -> int:
 	link.add_argument("--qr", action="store_true")
 	site = verbs.add_parser("site", help="run a Frappe site command against the running stack")
 	site.add_argument("args", nargs=argparse.REMAINDER)
+	test = verbs.add_parser("test", help="server tests under bench, then static checks and the browser suite")
+	test.add_argument("--stack", default="native", choices=["native", "docker", "auto"])
+	test.add_argument("--only", choices=["server", "e2e"])
+	test.add_argument("--keep", action="store_true", help="leave the stack running afterwards")
+	test.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+	verbs.add_parser("lint", help="ruff with Frappe's settings")
+	benchmark = verbs.add_parser("benchmark", help="webview_kit against stock Frappe, side by side")
+	benchmark.add_argument("bench_args", nargs="*")
 	args = parser.parse_args(argv)
-	handler = {"up": cmd_up, "down": cmd_down, "status": cmd_status, "link": cmd_link, "site": cmd_site}
+	handlers = {
+		"build": cmd_build, "up": cmd_up, "down": cmd_down, "status": cmd_status, "link": cmd_link,
+		"site": cmd_site, "test": cmd_test, "lint": cmd_lint, "benchmark": cmd_benchmark,
+	}
 	try:
-		handler[args.verb](Stack(), args)
+		return handlers[args.verb](Stack(), args) or 0
 	except StackError as error:
 		print(f"\nerror: {error}", file=sys.stderr)
 		return 1
 	except KeyboardInterrupt:
 		return 130
-	return 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import pwd
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .layout import REPO, Layout
@@ -24,15 +25,8 @@ SITE_MARKER = ".webview_kit-site-ready"
 APP_EXCLUDES = (".git", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", "node_modules", "test-results", "/webview_kit/public/dist")
 
 
-def run_logged(
-	layout: Layout, argv: list[str], step: str, cwd: Path, env: dict | None = None, show: bool = False
-) -> None:
-	"""Run `argv` as the bench user, logging to a file and showing progress while it runs.
-
-	With `show`, the output goes to the terminal instead (for commands that print results).
-	"""
-	log = layout.logs / f"{step}.log"
-	as_bench_user(layout, log.parent)
+def _as_user(layout: Layout, env: dict | None) -> dict:
+	"""Popen arguments that run a command as the bench user with the bench on PATH."""
 	user = pwd.getpwnam(layout.bench_user)
 	full_env = {
 		**os.environ,  # proxies and CA bundles of the caller's network
@@ -42,16 +36,26 @@ def run_logged(
 		**(env or {}),
 	}
 	identity = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []} if os.geteuid() == 0 else {}
+	return {"env": full_env, "stdin": subprocess.DEVNULL, **identity}
+
+
+def run_logged(
+	layout: Layout, argv: list[str], step: str, cwd: Path, env: dict | None = None, show: bool = False
+) -> None:
+	"""Run `argv` as the bench user, logging to a file and showing progress while it runs.
+
+	With `show`, the output goes to the terminal instead (for commands that print results).
+	"""
+	log = layout.logs / f"{step}.log"
+	as_bench_user(layout, log.parent)
 	started = time.monotonic()
 	if show:
-		completed = subprocess.run(argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, **identity)
+		completed = subprocess.run(argv, cwd=cwd, **_as_user(layout, env))
 		if completed.returncode != 0:
 			raise StackError(f"{step} failed (exit {completed.returncode}); its output is above.")
 		return
 	with open(log, "wb") as out:
-		process = subprocess.Popen(
-			argv, cwd=cwd, env=full_env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, **identity
-		)
+		process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, **_as_user(layout, env))
 		_show_progress(step, process, log, started)
 	if process.returncode != 0:
 		raise StackError(f"{step} failed (exit {process.returncode}).\n--- {log} ---\n{log_tail(log)}")
@@ -130,8 +134,14 @@ def _tree_digest(root: Path, exclude: str) -> str:
 	return digest.hexdigest()
 
 
-def sync_app(layout: Layout) -> bool:
-	"""Copy this checkout into the bench's apps/ and install it; return True if assets changed.
+@dataclass(frozen=True)
+class AppChanges:
+	code: bool
+	assets: bool
+
+
+def sync_app(layout: Layout) -> AppChanges:
+	"""Copy this checkout into the bench's apps/ and install it; say what changed since last time.
 
 	A copy, not a symlink: the bench user may not be able to read the checkout's
 	folder, and two checkouts sharing one cache must not fight over a link.
@@ -156,12 +166,16 @@ def sync_app(layout: Layout) -> bool:
 	if "webview_kit" not in apps_txt.read_text().split():
 		with open(apps_txt, "a") as handle:
 			handle.write("\nwebview_kit")
-	digest_file = layout.bench / ".webview_kit-assets"
 	public = layout.app / "webview_kit" / "public"
-	digest = _tree_digest(public, exclude="dist")
-	changed = not (public / "dist").exists() or not digest_file.exists() or digest_file.read_text() != digest
-	if changed:
-		digest_file.write_text(digest)
+	assets_changed = _remember_digest(layout.bench / ".webview_kit-assets", _tree_digest(public, exclude="dist"))
+	code_changed = _remember_digest(layout.bench / ".webview_kit-code", _tree_digest(layout.app / "webview_kit", exclude="dist"))
+	return AppChanges(code=code_changed, assets=assets_changed or not (public / "dist").exists())
+
+
+def _remember_digest(path: Path, digest: str) -> bool:
+	"""Store `digest` at `path`; return whether it differs from what was there."""
+	changed = not path.exists() or path.read_text() != digest
+	path.write_text(digest)
 	return changed
 
 
@@ -169,17 +183,36 @@ def build_assets(layout: Layout, env: dict) -> None:
 	run_logged(layout, [str(layout.tools / "bin" / "bench"), "build", "--app", "webview_kit"], "bench-build", layout.bench, env)
 
 
+def _site_argv(layout: Layout, args: list[str]) -> list[str]:
+	return [str(layout.bench / "env/bin/python"), "-m", "frappe.utils.bench_helper", "frappe", "--site", layout.site, *args]
+
+
 def site_command(layout: Layout, args: list[str], step: str, env: dict, show: bool = False) -> None:
 	"""Run a Frappe site command the way bench does, without going through the bench CLI."""
-	argv = [str(layout.bench / "env/bin/python"), "-m", "frappe.utils.bench_helper", "frappe", "--site", layout.site, *args]
-	run_logged(layout, argv, step, layout.sites, env, show)
+	run_logged(layout, _site_argv(layout, args), step, layout.sites, env, show)
 
 
-def ensure_site(layout: Layout, env: dict) -> None:
-	"""Create the site with webview_kit installed unless a complete one exists."""
+def site_output(layout: Layout, args: list[str], env: dict) -> str:
+	"""Run a site command and return its stdout; raise StackError with its output if it fails."""
+	done = subprocess.run(_site_argv(layout, args), cwd=layout.sites, capture_output=True, text=True, **_as_user(layout, env))
+	if done.returncode != 0:
+		raise StackError(f"`{' '.join(args)}` failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+	return done.stdout
+
+
+def site_process(layout: Layout, args: list[str], env: dict, log: Path) -> subprocess.Popen:
+	"""Start a site command whose stdin the caller writes to; output goes to `log`."""
+	popen_args = {**_as_user(layout, env), "stdin": subprocess.PIPE}
+	with open(log, "ab") as out:
+		return subprocess.Popen(_site_argv(layout, args), cwd=layout.sites, stdout=out, stderr=subprocess.STDOUT, **popen_args)
+
+
+def ensure_site(layout: Layout, env: dict, code_changed: bool) -> None:
+	"""Create the site with webview_kit installed unless a complete one exists; migrate it if the app changed."""
 	site_dir = layout.sites / layout.site
 	if (site_dir / SITE_MARKER).exists():
-		site_command(layout, ["migrate", "--skip-search-index"], "site-migrate", env)
+		if code_changed:
+			site_command(layout, ["migrate", "--skip-search-index"], "site-migrate", env)
 		return
 	print(f"Creating site {layout.site}; this takes about a minute once.", flush=True)
 	argv = [

@@ -93,12 +93,32 @@ class Stack:
 	def env(self) -> dict[str, str]:
 		return frappe_env(self.layout.site, self.endpoints)
 
+	@property
+	def site(self) -> str:
+		return self.layout.site
+
+	def kill(self, name: str) -> None:
+		"""Kill service `name` (for example `socketio-0`) at once, as a crash would."""
+		self.supervisor.kill(name)
+
+	def restart(self, name: str) -> None:
+		"""Start a killed service again with its recorded definition."""
+		self.supervisor.restart(name)
+
 	def is_up(self) -> bool:
 		names = self.supervisor.running()
 		return bool(names) and set(names) >= set(self.supervisor.processes)
 
 	def site_command(self, args: list[str], step: str, show: bool = False) -> None:
 		bench.site_command(self.layout, args, step, self.env, show)
+
+	def site_output(self, args: list[str]) -> str:
+		"""Run a site command and return what it printed on stdout."""
+		return bench.site_output(self.layout, args, self.env)
+
+	def site_process(self, args: list[str], log: Path) -> subprocess.Popen:
+		"""Start a site command with a stdin pipe, its output going to `log`."""
+		return bench.site_process(self.layout, args, self.env, log)
 
 	# -- lifecycle -----------------------------------------------------------
 	@contextmanager
@@ -127,9 +147,9 @@ class Stack:
 			self._choose_endpoints()
 			try:
 				self._start_data_services()
-				assets_changed = bench.sync_app(layout)
-				bench.ensure_site(layout, self.env)
-				if assets_changed:
+				changes = bench.sync_app(layout)
+				bench.ensure_site(layout, self.env, changes.code)
+				if changes.assets:
 					bench.build_assets(layout, self.env)
 				self._set_host_name()
 				for process in frappe_processes(layout.site, self.endpoints):
@@ -137,6 +157,8 @@ class Stack:
 				self._start_nginx()
 			except BaseException:
 				self.supervisor.stop_all()
+				# Whatever failed (a migrate, say) must be retried by the next `up`.
+				(layout.bench / ".webview_kit-code").unlink(missing_ok=True)
 				raise
 
 	def down(self) -> None:

@@ -22,15 +22,21 @@ def webview():
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between values")
 @click.option("--repeat", is_flag=True, help="Start again from 0 after each run, until stopped")
 @click.option("--enqueue", is_flag=True, help="Run as a background job instead of here")
+@click.option("--wait", is_flag=True, help="Start when a line arrives on stdin (to start at an exact moment)")
 @pass_context
-def count(context, user, upto, interval, repeat, enqueue):
+def count(context, user, upto, interval, repeat, enqueue, wait):
 	"""Publish 0..UPTO to a user's webviews."""
+	import sys
+
 	from webview_kit import demo
 
 	_connect(context)
 	if enqueue:
 		click.echo(f"Enqueued job {demo.enqueue_count(user, upto, interval)}")
 		return
+	if wait:
+		click.echo("ready", err=True)
+		sys.stdin.readline()
 	click.echo(f"Publishing count 0..{upto} to {user} every {interval}s", err=True)
 	while True:
 		demo.count(user, upto, interval)
@@ -73,16 +79,19 @@ def revoke(context, user):
 
 
 @webview.command("ensure-user")
-@click.option("--email", required=True)
+@click.option("--email", "emails", required=True, multiple=True)
 @click.option("--first-name", default="Webview")
 @click.option("--role", "roles", multiple=True)
+@click.option("--api-key", is_flag=True, help="Also print a fresh `key:secret` for each user")
 @pass_context
-def ensure_user(context, email, first_name, roles):
-	"""Create an enabled website user unless it exists (for demos and tests)."""
+def ensure_user(context, emails, first_name, roles, api_key):
+	"""Create enabled website users unless they exist (for demos and tests)."""
 	from webview_kit import demo
 
 	_connect(context)
-	click.echo(demo.ensure_user(email, first_name, tuple(roles)))
+	for email in emails:
+		name = demo.ensure_user(email, first_name, tuple(roles))
+		click.echo(f"{name} {demo.new_api_key(name)}" if api_key else name)
 
 
 commands = [webview]

@@ -36,3 +36,14 @@ def ensure_user(email: str, first_name: str, roles: tuple[str, ...] = ()) -> str
 		user.add_roles(*roles)
 	frappe.db.commit()
 	return user.name
+
+
+def new_api_key(user: str) -> str:
+	"""Give `user` a fresh API secret and return `key:secret` for an Authorization header."""
+	doc = frappe.get_doc("User", user)
+	doc.api_key = doc.api_key or frappe.generate_hash(length=15)
+	secret = frappe.generate_hash(length=15)
+	doc.api_secret = secret
+	doc.save(ignore_permissions=True)
+	frappe.db.commit()
+	return f"{doc.api_key}:{secret}"
