@@ -106,8 +106,13 @@ class Stack:
 		self.supervisor.restart(name)
 
 	def is_up(self) -> bool:
+		"""Whether every recorded process is alive."""
 		names = self.supervisor.running()
 		return bool(names) and set(names) >= set(self.supervisor.processes)
+
+	def is_running(self) -> bool:
+		"""Whether a stack is running here at all, even with a service down."""
+		return self.supervisor.alive("nginx")
 
 	def site_command(self, args: list[str], step: str, show: bool = False) -> None:
 		bench.site_command(self.layout, args, step, self.env, show)

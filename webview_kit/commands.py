@@ -37,7 +37,10 @@ def count(context, user, upto, interval, repeat, enqueue, wait):
 	if wait:
 		click.echo("ready", err=True)
 		sys.stdin.readline()
-	click.echo(f"Publishing count 0..{upto} to {user} every {interval}s", err=True)
+	from webview_kit.publish import room_head, user_room
+
+	head = room_head(user_room(user))["seq"]
+	click.echo(f"Publishing count 0..{upto} to {user} every {interval}s after seq {head}", err=True)
 	while True:
 		demo.count(user, upto, interval)
 		if not repeat:

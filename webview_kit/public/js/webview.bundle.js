@@ -27,6 +27,7 @@ class WebviewKit {
 		this.config = config;
 		this.handlers = new Map();
 		this.applied = []; // [room, seq] of every applied event, in order: what tests read
+		this.initial = Object.fromEntries(Object.entries(config.rooms).map(([name, pos]) => [name, pos.seq]));
 		this.resyncs = 0;
 		this.rooms = new Map(Object.entries(config.rooms).map(([name, pos]) => [name, new Room(name, pos)]));
 		this.bindElements();

@@ -1,0 +1,183 @@
+"""The browser suite's stack, accounts, deep links and publisher, as pytest fixtures.
+
+The session brings the native stack up (and down afterwards) unless
+WEBVIEW_KIT_STACK says one is running already: `running` (the native stack of this
+cache, as `make test` leaves it) or `docker` (docker/compose.yaml).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from stack.native import Stack  # noqa: E402
+from stack.supervisor import log_tail  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+	"--no-sandbox",
+	"--disable-gpu",
+	"--disable-dev-shm-usage",
+	"--disable-background-networking",
+	"--disable-component-update",
+	"--no-first-run",
+]
+ISSUER = "e2e-issuer@webview-kit.test"
+POOL_SIZE = 10
+
+
+def pytest_addoption(parser):
+	parser.addini("webview_kit_device", "Playwright device the pages are emulated on", default="iPhone 13")
+
+
+@pytest.fixture(scope="session")
+def stack():
+	kind = os.environ.get("WEBVIEW_KIT_STACK")
+	if kind == "docker":
+		from stack.docker import DockerStack
+
+		stack = DockerStack()
+	else:
+		stack = Stack()
+	started = False
+	if kind and not stack.is_running():
+		pytest.fail(f"WEBVIEW_KIT_STACK={kind} but no such stack is running: run `make up` first.")
+	if not kind and not stack.is_up():
+		stack.up()
+		started = True
+	try:
+		yield stack
+	finally:
+		if started:
+			stack.down()
+
+
+@pytest.fixture(scope="session")
+def base_url(stack):
+	return stack.url
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+	return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args, playwright, pytestconfig):
+	return {**browser_context_args, **playwright.devices[pytestconfig.getini("webview_kit_device")]}
+
+
+class Accounts:
+	"""Fresh users for this run, and a mobile backend's API key to issue their links."""
+
+	def __init__(self, stack):
+		self.stack = stack
+		# Stable names: a cached site creates them once. Tests read sequence numbers
+		# relative to what the room held before, so leftovers of earlier runs do no harm.
+		users = [f"e2e-{i}@webview-kit.test" for i in range(POOL_SIZE)]
+		stack.site_output(["webview", "ensure-user", *itertools.chain(*(("--email", u) for u in users))])
+		issuer_line = stack.site_output(
+			["webview", "ensure-user", "--email", ISSUER, "--role", "Webview Issuer", "--api-key"]
+		)
+		self.issuer_key = issuer_line.split()[-1]
+		self.free = iter(users)
+
+	def take(self) -> str:
+		return next(self.free)
+
+	def call(self, method: str, **data) -> requests.Response:
+		"""POST a whitelisted method as the mobile backend would, with its API key."""
+		return requests.post(
+			f"{self.stack.url}/api/method/{method}",
+			data=data,
+			headers={"Authorization": f"token {self.issuer_key}", "Accept": "application/json"},
+			timeout=30,
+		)
+
+	def link(self, user: str, route: str = "/webview/count", ttl: int = 120) -> str:
+		response = self.call("webview_kit.api.issue_link", user=user, route=route, ttl=ttl)
+		response.raise_for_status()
+		return response.json()["message"]["url"]
+
+
+@pytest.fixture(scope="session")
+def accounts(stack) -> Accounts:
+	return Accounts(stack)
+
+
+@pytest.fixture
+def user(accounts) -> str:
+	"""A user no other test of this run has used."""
+	return accounts.take()
+
+
+@pytest.fixture
+def deep_link(accounts, user) -> str:
+	return accounts.link(user)
+
+
+class Publisher:
+	"""The `bench webview count` publisher, started ahead and released on `go()`."""
+
+	def __init__(self, stack, user: str, log: Path, interval: float, upto: int):
+		self.log = log
+		self.process = stack.site_process(
+			["webview", "count", "--user", user, "--interval", str(interval), "--upto", str(upto), "--wait"], log
+		)
+		deadline = time.monotonic() + 60
+		while "ready" not in log.read_text():
+			if self.process.poll() is not None or time.monotonic() > deadline:
+				raise RuntimeError(f"the publisher did not start:\n{log_tail(log)}")
+			time.sleep(0.05)
+
+	@property
+	def first_seq(self) -> int:
+		"""The sequence number the first count (0) gets in the user's room."""
+		deadline = time.monotonic() + 30
+		while not (match := re.search(r"after seq (\d+)", self.log.read_text())):
+			assert time.monotonic() < deadline and self.process.poll() is None, log_tail(self.log)
+			time.sleep(0.02)
+		return int(match.group(1)) + 1
+
+	def go(self) -> None:
+		self.process.stdin.write(b"go\n")
+		self.process.stdin.close()
+
+	def wait(self, timeout: float = 120) -> None:
+		assert self.process.wait(timeout) == 0, log_tail(self.log)
+
+
+@pytest.fixture
+def start_publisher(stack, user, tmp_path):
+	"""Return `make(interval=..., upto=...)` giving a ready Publisher for this test's user."""
+	publishers = []
+
+	def make(interval: float = 0.015, upto: int = 99) -> Publisher:
+		publishers.append(Publisher(stack, user, tmp_path / f"publisher-{len(publishers)}.log", interval, upto))
+		return publishers[-1]
+
+	yield make
+	for publisher in publishers:
+		if publisher.process.poll() is None:
+			publisher.process.kill()
+		publisher.process.wait()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+	"""On failure, add the stack's log tails to the report."""
+	outcome = yield
+	report = outcome.get_result()
+	stack = item.funcargs.get("stack")
+	if report.failed and stack is not None and getattr(stack, "layout", None):
+		for log in sorted(stack.layout.logs.glob("*.log")):
+			report.sections.append((f"stack log {log.name}", log_tail(log, 30)))

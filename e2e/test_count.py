@@ -1,0 +1,18 @@
+"""The count webview, reached through a deep link, goes live and counts to 99 over socket.io."""
+
+from playwright.sync_api import Page, expect
+from webview import assert_every_count_once_in_order, count_frames, open_webview
+
+
+def test_count_reaches_99_over_the_realtime_connection(page: Page, deep_link, start_publisher):
+	frames: list[str] = []
+	page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+	open_webview(page, deep_link)
+	publisher = start_publisher(interval=0.015)
+
+	publisher.go()
+
+	expect(page.get_by_test_id("count")).to_have_text("99", timeout=30_000)
+	publisher.wait()
+	assert count_frames(frames) == list(range(100)), "every count must arrive as a WebSocket frame"
+	assert_every_count_once_in_order(page, publisher.first_seq)
