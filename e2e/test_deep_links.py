@@ -1,0 +1,52 @@
+"""Deep links sign a user in to one webview, once, and nothing else."""
+
+import re
+
+from playwright.sync_api import Browser, Page, expect
+from webview import open_webview
+
+
+def test_deep_link_lands_on_the_live_page_without_the_token(page: Page, deep_link):
+	response = page.goto(deep_link)
+
+	expect(page).to_have_url(re.compile(r"/webview/count$"))
+	expect(page.locator("body")).to_have_attribute("data-realtime", "live", timeout=15_000)
+	redirect = response.request.redirected_from.response()
+	assert redirect.status == 303
+	assert redirect.headers["cache-control"] == "no-store"
+	assert redirect.headers["referrer-policy"] == "no-referrer"
+	cookie = next(c for c in page.context.cookies() if c["name"] == "sid")
+	assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+
+def test_reused_link_shows_already_used_page(browser: Browser, browser_context_args, page: Page, deep_link):
+	open_webview(page, deep_link)
+	second_webview = browser.new_context(**browser_context_args)
+	try:
+		again = second_webview.new_page()
+		response = again.goto(deep_link)
+
+		assert response.status == 410
+		expect(again.get_by_test_id("link-error")).to_have_text("This link has already been used")
+		assert not [c for c in second_webview.cookies() if c["name"] == "sid"]
+	finally:
+		second_webview.close()
+
+
+def test_scoped_session_is_refused_everything_else(page: Page, deep_link):
+	open_webview(page, deep_link)
+
+	for path in ("/app", "/api/resource/User", "/me", "/api/method/frappe.client.get_count?doctype=User"):
+		assert page.request.get(path, max_redirects=0).status == 403, path
+	assert page.request.get("/api/method/frappe.auth.get_logged_user").ok
+
+
+def test_revoking_the_user_ends_the_live_page(page: Page, deep_link, user, accounts):
+	open_webview(page, deep_link)
+
+	response = accounts.call("webview_kit.api.revoke_sessions", user=user)
+
+	assert response.json()["message"]["ended"] >= 1
+	expect(page.locator("body")).to_have_attribute("data-realtime", "ended", timeout=2_000)
+	expect(page.get_by_test_id("realtime-banner")).to_contain_text("session has ended")
+	assert page.request.get("/webview/count").status == 403
