@@ -10,17 +10,14 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from stack.native import Stack  # noqa: E402
-from stack.supervisor import log_tail  # noqa: E402
+from stack.native import Stack
+from stack.supervisor import log_tail
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -131,7 +128,8 @@ class Publisher:
 	def __init__(self, stack, user: str, log: Path, interval: float, upto: int):
 		self.log = log
 		self.process = stack.site_process(
-			["webview", "count", "--user", user, "--interval", str(interval), "--upto", str(upto), "--wait"], log
+			["webview", "count", "--user", user, "--interval", str(interval), "--upto", str(upto), "--wait"],
+			log,
 		)
 		deadline = time.monotonic() + 60
 		while "ready" not in log.read_text():
@@ -162,7 +160,9 @@ def start_publisher(stack, user, tmp_path):
 	publishers = []
 
 	def make(interval: float = 0.015, upto: int = 99) -> Publisher:
-		publishers.append(Publisher(stack, user, tmp_path / f"publisher-{len(publishers)}.log", interval, upto))
+		publishers.append(
+			Publisher(stack, user, tmp_path / f"publisher-{len(publishers)}.log", interval, upto)
+		)
 		return publishers[-1]
 
 	yield make

@@ -56,8 +56,10 @@ def cmd_site(stack: Stack, args: argparse.Namespace) -> None:
 
 def cmd_test(stack: Stack, args: argparse.Namespace) -> int:
 	"""Run the server tests under bench and the pytest suites against one stack."""
-	started = not stack.is_up()
+	started = not stack.is_up() or not bench.app_is_current(stack.layout)
 	if started:
+		if stack.is_running():
+			print("The running stack has other app code than this checkout: restarting it.")
 		stack.up()
 	else:
 		print(f"Using the stack that is already running at {stack.url}")
@@ -70,7 +72,9 @@ def cmd_test(stack: Stack, args: argparse.Namespace) -> int:
 		print("\n== Static checks and the browser suite (pytest) ==", flush=True)
 		suites = ["e2e"] if args.only == "e2e" else ["stack/tests", "e2e"]
 		env = {**os.environ, "WEBVIEW_KIT_STACK": "running"}
-		return subprocess.run([sys.executable, "-m", "pytest", *suites, *args.pytest_args], cwd=REPO, env=env).returncode
+		return subprocess.run(
+			[sys.executable, "-m", "pytest", *suites, *args.pytest_args], cwd=REPO, env=env
+		).returncode
 	finally:
 		if started and not args.keep:
 			stack.down()
@@ -92,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
 	verbs = parser.add_subparsers(dest="verb", required=True)
 	verbs.add_parser("build", help="build the cached bench unless it is there")
 	up = verbs.add_parser("up", help="build what is missing and start the stack")
-	up.add_argument("--demo", action="store_true", help="also start the count publisher and print a deep link")
+	up.add_argument(
+		"--demo", action="store_true", help="also start the count publisher and print a deep link"
+	)
 	up.add_argument("--stack", default="native", choices=["native", "docker", "auto"])
 	down = verbs.add_parser("down", help="stop every process the last `up` started")
 	down.add_argument("--stack", default="native", choices=["native", "docker", "auto"])
@@ -114,8 +120,15 @@ def main(argv: list[str] | None = None) -> int:
 	benchmark.add_argument("bench_args", nargs="*")
 	args = parser.parse_args(argv)
 	handlers = {
-		"build": cmd_build, "up": cmd_up, "down": cmd_down, "status": cmd_status, "link": cmd_link,
-		"site": cmd_site, "test": cmd_test, "lint": cmd_lint, "benchmark": cmd_benchmark,
+		"build": cmd_build,
+		"up": cmd_up,
+		"down": cmd_down,
+		"status": cmd_status,
+		"link": cmd_link,
+		"site": cmd_site,
+		"test": cmd_test,
+		"lint": cmd_lint,
+		"benchmark": cmd_benchmark,
 	}
 	try:
 		return handlers[args.verb](Stack(), args) or 0

@@ -22,7 +22,16 @@ from .supervisor import StackError, log_tail
 BENCH_MARKER = ".webview_kit-bench.json"
 SITE_MARKER = ".webview_kit-site-ready"
 # public/dist holds the bench's build output, which the copy must keep.
-APP_EXCLUDES = (".git", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", "node_modules", "test-results", "/webview_kit/public/dist")
+APP_EXCLUDES = (
+	".git",
+	"__pycache__",
+	"*.pyc",
+	".pytest_cache",
+	".ruff_cache",
+	"node_modules",
+	"test-results",
+	"/webview_kit/public/dist",
+)
 
 
 def _as_user(layout: Layout, env: dict | None) -> dict:
@@ -55,7 +64,9 @@ def run_logged(
 			raise StackError(f"{step} failed (exit {completed.returncode}); its output is above.")
 		return
 	with open(log, "wb") as out:
-		process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, **_as_user(layout, env))
+		process = subprocess.Popen(
+			argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, **_as_user(layout, env)
+		)
 		_show_progress(step, process, log, started)
 	if process.returncode != 0:
 		raise StackError(f"{step} failed (exit {process.returncode}).\n--- {log} ---\n{log_tail(log)}")
@@ -101,7 +112,9 @@ def ensure_bench(layout: Layout) -> None:
 		shutil.rmtree(layout.bench)
 		shutil.rmtree(layout.mariadb_data, ignore_errors=True)
 	as_bench_user(layout, layout.cache)
-	print(f"Building the bench in {layout.bench} (Frappe {layout.frappe_branch}); this takes a few minutes once.")
+	print(
+		f"Building the bench in {layout.bench} (Frappe {layout.frappe_branch}); this takes a few minutes once."
+	)
 	run_logged(
 		layout,
 		[
@@ -122,13 +135,22 @@ def ensure_bench(layout: Layout) -> None:
 		cwd=layout.cache,
 	)
 	# Frappe v15 still imports pkg_resources, which setuptools 81 removed.
-	run_logged(layout, [str(layout.bench / "env/bin/pip"), "install", "setuptools<81"], "bench-setuptools", layout.bench)
+	run_logged(
+		layout,
+		[str(layout.bench / "env/bin/pip"), "install", "setuptools<81"],
+		"bench-setuptools",
+		layout.bench,
+	)
 	marker.write_text(json.dumps(bench_marker(layout)))
 
 
-def _tree_digest(root: Path, exclude: str) -> str:
+def _tree_digest(root: Path) -> str:
+	"""A digest of the sources under `root`, ignoring build output and bytecode."""
 	digest = hashlib.sha256()
-	for path in sorted(p for p in root.rglob("*") if p.is_file() and exclude not in p.relative_to(root).parts):
+	skip = {"dist", "__pycache__", "node_modules"}
+	for path in sorted(
+		p for p in root.rglob("*") if p.is_file() and not skip & set(p.relative_to(root).parts)
+	):
 		digest.update(str(path.relative_to(root)).encode())
 		digest.update(path.read_bytes())
 	return digest.hexdigest()
@@ -149,7 +171,8 @@ def sync_app(layout: Layout) -> AppChanges:
 	excludes = [f"--exclude={pattern}" for pattern in APP_EXCLUDES]
 	as_bench_user(layout, layout.app)
 	subprocess.run(
-		["rsync", "-a", "--delete", "--chmod=u+rwX,go+rX", *excludes, f"{REPO}/", f"{layout.app}/"], check=True
+		["rsync", "-a", "--delete", "--chmod=u+rwX,go+rX", *excludes, f"{REPO}/", f"{layout.app}/"],
+		check=True,
 	)
 	if os.geteuid() == 0:
 		subprocess.run(["chown", "-R", f"{layout.bench_user}:", str(layout.app)], check=True)
@@ -167,9 +190,17 @@ def sync_app(layout: Layout) -> AppChanges:
 		with open(apps_txt, "a") as handle:
 			handle.write("\nwebview_kit")
 	public = layout.app / "webview_kit" / "public"
-	assets_changed = _remember_digest(layout.bench / ".webview_kit-assets", _tree_digest(public, exclude="dist"))
-	code_changed = _remember_digest(layout.bench / ".webview_kit-code", _tree_digest(layout.app / "webview_kit", exclude="dist"))
+	assets_changed = _remember_digest(layout.bench / ".webview_kit-assets", _tree_digest(public))
+	code_changed = _remember_digest(
+		layout.bench / ".webview_kit-code", _tree_digest(layout.app / "webview_kit")
+	)
 	return AppChanges(code=code_changed, assets=assets_changed or not (public / "dist").exists())
+
+
+def app_is_current(layout: Layout) -> bool:
+	"""Whether the bench runs this checkout's app code as it is now."""
+	stored = layout.bench / ".webview_kit-code"
+	return stored.exists() and stored.read_text() == _tree_digest(REPO / "webview_kit")
 
 
 def _remember_digest(path: Path, digest: str) -> bool:
@@ -180,11 +211,25 @@ def _remember_digest(path: Path, digest: str) -> bool:
 
 
 def build_assets(layout: Layout, env: dict) -> None:
-	run_logged(layout, [str(layout.tools / "bin" / "bench"), "build", "--app", "webview_kit"], "bench-build", layout.bench, env)
+	run_logged(
+		layout,
+		[str(layout.tools / "bin" / "bench"), "build", "--app", "webview_kit"],
+		"bench-build",
+		layout.bench,
+		env,
+	)
 
 
 def _site_argv(layout: Layout, args: list[str]) -> list[str]:
-	return [str(layout.bench / "env/bin/python"), "-m", "frappe.utils.bench_helper", "frappe", "--site", layout.site, *args]
+	return [
+		str(layout.bench / "env/bin/python"),
+		"-m",
+		"frappe.utils.bench_helper",
+		"frappe",
+		"--site",
+		layout.site,
+		*args,
+	]
 
 
 def site_command(layout: Layout, args: list[str], step: str, env: dict, show: bool = False) -> None:
@@ -194,7 +239,9 @@ def site_command(layout: Layout, args: list[str], step: str, env: dict, show: bo
 
 def site_output(layout: Layout, args: list[str], env: dict) -> str:
 	"""Run a site command and return its stdout; raise StackError with its output if it fails."""
-	done = subprocess.run(_site_argv(layout, args), cwd=layout.sites, capture_output=True, text=True, **_as_user(layout, env))
+	done = subprocess.run(
+		_site_argv(layout, args), cwd=layout.sites, capture_output=True, text=True, **_as_user(layout, env)
+	)
 	if done.returncode != 0:
 		raise StackError(f"`{' '.join(args)}` failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
 	return done.stdout
@@ -204,7 +251,9 @@ def site_process(layout: Layout, args: list[str], env: dict, log: Path) -> subpr
 	"""Start a site command whose stdin the caller writes to; output goes to `log`."""
 	popen_args = {**_as_user(layout, env), "stdin": subprocess.PIPE}
 	with open(log, "ab") as out:
-		return subprocess.Popen(_site_argv(layout, args), cwd=layout.sites, stdout=out, stderr=subprocess.STDOUT, **popen_args)
+		return subprocess.Popen(
+			_site_argv(layout, args), cwd=layout.sites, stdout=out, stderr=subprocess.STDOUT, **popen_args
+		)
 
 
 def ensure_site(layout: Layout, env: dict, code_changed: bool) -> None:

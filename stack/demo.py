@@ -8,8 +8,21 @@ DEMO_USER = "demo@webview-kit.test"
 
 
 def publisher(site: str, stack_env: dict, user: str, interval: float) -> Process:
-	argv = ("../env/bin/python", "-m", "frappe.utils.bench_helper", "frappe", "--site", site,
-		"webview", "count", "--user", user, "--interval", str(interval), "--repeat")
+	argv = (
+		"../env/bin/python",
+		"-m",
+		"frappe.utils.bench_helper",
+		"frappe",
+		"--site",
+		site,
+		"webview",
+		"count",
+		"--user",
+		user,
+		"--interval",
+		str(interval),
+		"--repeat",
+	)
 	return Process("demo-publisher", argv, cwd="sites", env=stack_env, ready=("log", "Publishing count"))
 
 
@@ -19,5 +32,9 @@ def start_demo(stack) -> None:
 	stack.supervisor.start(publisher(site, frappe_env(site, stack.endpoints), DEMO_USER, 1.0), timeout=60)
 	print(f"\nThe count publisher is running for {DEMO_USER} (one value a second, 0..99, repeating).")
 	print("Open this single-use link in a browser or a mobile WebView (valid 10 minutes):\n")
-	stack.site_command(["webview", "link", "--user", DEMO_USER, "--route", "/webview/count", "--ttl", "600", "--qr"], "demo-link", show=True)
+	stack.site_command(
+		["webview", "link", "--user", DEMO_USER, "--route", "/webview/count", "--ttl", "600", "--qr"],
+		"demo-link",
+		show=True,
+	)
 	print("\nA fresh link any time: make link")

@@ -68,7 +68,9 @@ class Stack:
 
 	def __init__(self, layout: Layout | None = None):
 		self.layout = layout or Layout()
-		self.supervisor = Supervisor(self.layout.state_file, self.layout.logs, self.layout.bench, self.layout.bench_user)
+		self.supervisor = Supervisor(
+			self.layout.state_file, self.layout.logs, self.layout.bench, self.layout.bench_user
+		)
 
 	# -- what a caller needs -------------------------------------------------
 	@property
@@ -185,7 +187,9 @@ class Stack:
 		if front_port:
 			ports[0] = int(front_port)
 			if not port_for.is_available(ports[0]):
-				raise StackError(f"WEBVIEW_KIT_PORT={front_port} is taken; free it or unset WEBVIEW_KIT_PORT.")
+				raise StackError(
+					f"WEBVIEW_KIT_PORT={front_port} is taken; free it or unset WEBVIEW_KIT_PORT."
+				)
 		point = lambda port: {"host": LOOPBACK, "port": port}  # noqa: E731
 		self.supervisor.state = {
 			"processes": {},
@@ -235,7 +239,13 @@ class Stack:
 		bench.as_bench_user(self.layout, data)
 		bench.run_logged(
 			self.layout,
-			["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal", "--skip-test-db"],
+			[
+				"mariadb-install-db",
+				"--no-defaults",
+				f"--datadir={data}",
+				"--auth-root-authentication-method=normal",
+				"--skip-test-db",
+			],
 			"mariadb-install-db",
 			self.layout.cache,
 		)
@@ -269,5 +279,15 @@ class Stack:
 		run, logs, ep = self.layout.run, self.layout.logs, self.endpoints
 		(run / "webview_kit.conf").write_text(render_nginx(ep, self.layout.site, self.layout.sites))
 		(run / "nginx.conf").write_text(NGINX_MAIN.format(run=run, logs=logs))
-		argv = ("nginx", "-p", str(run / "nginx"), "-c", str(run / "nginx.conf"), "-e", str(logs / "nginx-error.log"))
-		self.supervisor.start(Process("nginx", argv, ready=("http", f"{self.url}/api/method/ping")), timeout=30)
+		argv = (
+			"nginx",
+			"-p",
+			str(run / "nginx"),
+			"-c",
+			str(run / "nginx.conf"),
+			"-e",
+			str(logs / "nginx-error.log"),
+		)
+		self.supervisor.start(
+			Process("nginx", argv, ready=("http", f"{self.url}/api/method/ping")), timeout=30
+		)

@@ -1,7 +1,7 @@
 """The stack's processes, defined once.
 
 The native launcher starts these argv lists; `docker/compose.yaml` runs the same
-commands in containers, and `stack/tests/test_compose_drift.py` fails when the two
+commands in containers, and `stack/tests/test_docker_static.py` fails when the two
 disagree. Paths are relative to the bench directory so both layouts share them.
 """
 
@@ -46,6 +46,19 @@ class Process:
 	ready: tuple[str, str] = ("tcp", "")  # ("tcp", "host:port") or ("http", url) or ("log", text)
 
 
+def docker_endpoints() -> Endpoints:
+	"""Where `docker/compose.yaml`'s services listen: compose service names on fixed ports."""
+	return Endpoints(
+		bind="0.0.0.0",
+		mariadb=Endpoint("mariadb", 3306),
+		redis_cache=Endpoint("redis-cache", 6379),
+		redis_queue=Endpoint("redis-queue", 6379),
+		web=Endpoint("backend", 8000),
+		socketio=(Endpoint("websocket", 9000),),
+		front=Endpoint("frontend", 8080),
+	)
+
+
 def frappe_env(site: str, ep: Endpoints) -> dict[str, str]:
 	"""Environment that points Frappe's Python and Node sides at this stack's services."""
 	return {
@@ -77,13 +90,20 @@ def web(site: str, ep: Endpoints) -> Process:
 		"--preload",
 		"frappe.app:application",
 	)
-	return Process("web", argv, env=frappe_env(site, ep), ready=("http", f"http://{ep.web.address}/api/method/ping"))
+	return Process(
+		"web", argv, env=frappe_env(site, ep), ready=("http", f"http://{ep.web.address}/api/method/ping")
+	)
 
 
 def socketio(site: str, ep: Endpoints, index: int) -> Process:
 	port = ep.socketio[index].port
 	env = {**frappe_env(site, ep), "FRAPPE_SOCKETIO_PORT": str(port)}
-	return Process(f"socketio-{index}", ("node", "apps/frappe/socketio.js"), env=env, ready=("tcp", ep.socketio[index].address))
+	return Process(
+		f"socketio-{index}",
+		("node", "apps/frappe/socketio.js"),
+		env=env,
+		ready=("tcp", ep.socketio[index].address),
+	)
 
 
 def worker(site: str, ep: Endpoints) -> Process:

@@ -55,7 +55,9 @@ def _is_ready(kind: str, target: str, log: Path, site: str | None) -> bool:
 		# Frappe serves a site by this header; nginx sets it for everyone else.
 		headers = {"X-Frappe-Site-Name": site} if site else {}
 		try:
-			with urllib.request.urlopen(urllib.request.Request(target, headers=headers), timeout=2) as response:
+			with urllib.request.urlopen(
+				urllib.request.Request(target, headers=headers), timeout=2
+			) as response:
 				return response.status == 200
 		except OSError:
 			return False
@@ -141,11 +143,18 @@ class Supervisor:
 					f"--- {log} ---\n{log_tail(log)}"
 				)
 			time.sleep(0.1)
-		raise StackError(f"{process.name} did not answer {kind} {target} within {timeout:.0f}s.\n--- {log} ---\n{log_tail(log)}")
+		raise StackError(
+			f"{process.name} did not answer {kind} {target} within {timeout:.0f}s.\n--- {log} ---\n{log_tail(log)}"
+		)
 
 	def restart(self, name: str, timeout: float = 60) -> None:
 		"""Start `name` again with the definition it was last started with."""
-		self.start(Process(**{**self.processes[name]["process"], "argv": tuple(self.processes[name]["process"]["argv"])}), timeout)
+		self.start(
+			Process(
+				**{**self.processes[name]["process"], "argv": tuple(self.processes[name]["process"]["argv"])}
+			),
+			timeout,
+		)
 
 	def stop(self, name: str, timeout: float = 15) -> None:
 		"""Stop `name` and its process group; SIGKILL what ignores SIGTERM."""

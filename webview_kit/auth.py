@@ -70,8 +70,16 @@ REFUSALS = {
 	"malformed": INVALID,
 	"altered": INVALID,
 	"unknown": INVALID,
-	"expired": ("This link has expired", 410, "Links work for a short time only. Ask the app for a new link."),
-	"used": ("This link has already been used", 410, "Each link opens the page once. Ask the app for a new link."),
+	"expired": (
+		"This link has expired",
+		410,
+		"Links work for a short time only. Ask the app for a new link.",
+	),
+	"used": (
+		"This link has already been used",
+		410,
+		"Each link opens the page once. Ask the app for a new link.",
+	),
 	"wrong_route": ("This link is for a different page", 403, "Open the link exactly as the app gave it."),
 	"user_unavailable": ("This account cannot sign in here", 403, "Contact the app's support."),
 }
@@ -138,11 +146,15 @@ def can_issue_for(issuer: str, user: str) -> bool:
 	return issuer == user or bool(set(ISSUER_ROLES) & set(frappe.get_roles(issuer)))
 
 
-def issue_link(user: str, route: str, ttl: int | None = None, device: str | None = None, issuer: str | None = None) -> dict:
+def issue_link(
+	user: str, route: str, ttl: int | None = None, device: str | None = None, issuer: str | None = None
+) -> dict:
 	"""Return a single-use deep link signing `user` in to `route`, valid for `ttl` seconds."""
 	issuer = issuer or frappe.session.user
 	if not can_issue_for(frappe.session.user, user):
-		raise frappe.PermissionError(f"You may issue links for yourself only (or need the {ISSUER_ROLES[0]} role)")
+		raise frappe.PermissionError(
+			f"You may issue links for yourself only (or need the {ISSUER_ROLES[0]} role)"
+		)
 	if not frappe.db.get_value("User", user, "enabled"):
 		frappe.throw(f"User {user} does not exist or is disabled", frappe.ValidationError)
 	route = validate_route(route)

@@ -17,7 +17,9 @@ def count(user: str, upto: int = 99, interval: float = 1.0, start: int = 0) -> N
 
 def enqueue_count(user: str, upto: int = 99, interval: float = 1.0) -> str:
 	"""Run `count` as a background job on the long queue; return the job id."""
-	job = frappe.enqueue(count, queue="long", user=user, upto=upto, interval=interval, timeout=upto * interval + 60)
+	job = frappe.enqueue(
+		count, queue="long", user=user, upto=upto, interval=interval, timeout=upto * interval + 60
+	)
 	return job.id
 
 

@@ -119,7 +119,9 @@ def validate_room(room: str) -> None:
 		doctype, name = rest.split("/", 1)
 		if frappe.db.exists("DocType", doctype) and name:
 			return
-	raise PublishError(f"Unknown room {room!r}: use user_room(<existing user>) or doc_room(<doctype>, <name>)")
+	raise PublishError(
+		f"Unknown room {room!r}: use user_room(<existing user>) or doc_room(<doctype>, <name>)"
+	)
 
 
 def _encode(event: Event) -> list:

@@ -31,7 +31,9 @@ class WebviewLinkPage(BaseRenderer):
 		try:
 			claims = rate_limited_redeem(token, route)
 		except frappe.RateLimitExceededError:
-			return self.refusal("rate_limited", 429, "Too many attempts", None, {"Retry-After": str(REDEEM_WINDOW)})
+			return self.refusal(
+				"rate_limited", 429, "Too many attempts", None, {"Retry-After": str(REDEEM_WINDOW)}
+			)
 		except auth.LinkError as error:
 			return self.refusal(error.reason, error.status, error.message, None)
 		auth.start_session(claims)
@@ -50,7 +52,12 @@ class WebviewLinkPage(BaseRenderer):
 		html = frappe.render_template(
 			"templates/webview/link_error.html", {"title": title, "hint": hint, "reason": reason}
 		)
-		return Response(html, status=status, headers={**NO_STORE, **(headers or {})}, content_type="text/html; charset=utf-8")
+		return Response(
+			html,
+			status=status,
+			headers={**NO_STORE, **(headers or {})},
+			content_type="text/html; charset=utf-8",
+		)
 
 
 @rate_limit(limit=redeem_limit, seconds=REDEEM_WINDOW)
