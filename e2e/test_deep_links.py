@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from playwright.sync_api import Browser, Page, expect
 from webview import open_webview
 
@@ -50,3 +52,22 @@ def test_revoking_the_user_ends_the_live_page(page: Page, deep_link, user, accou
 	expect(page.locator("body")).to_have_attribute("data-realtime", "ended", timeout=2_000)
 	expect(page.get_by_test_id("realtime-banner")).to_contain_text("session has ended")
 	assert page.request.get("/webview/count").status == 403
+
+
+@pytest.fixture
+def redeem_limit_of_three(stack):
+	stack.site_output(["set-config", "webview_redeem_rate_limit", "3"])
+	yield 3
+	stack.site_output(["set-config", "webview_redeem_rate_limit", "None"])
+
+
+def test_redeem_attempts_are_rate_limited_per_ip(page: Page, redeem_limit_of_three):
+	bogus = "/webview/count?wvt=wvk_" + "A" * 49
+	statuses = [page.request.get(bogus, max_redirects=0).status for _ in range(redeem_limit_of_three + 1)]
+
+	# Earlier tests' redeems from this IP may already count in the current window.
+	refused = statuses.index(429)
+	assert statuses == [401] * refused + [429] * (len(statuses) - refused), statuses
+	limited = page.request.get(bogus, max_redirects=0)
+	assert limited.status == 429 and int(limited.headers["retry-after"]) > 0
+	assert "sid" not in limited.headers.get("set-cookie", "")
