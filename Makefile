@@ -6,13 +6,17 @@ RUN := stack/run
 # native, docker, or auto: docker when an engine answers, native otherwise.
 STACK ?= auto
 
-.PHONY: setup up down link status test e2e server-tests lint benchmark
+.PHONY: system setup up down link status test e2e server-tests lint benchmark
 
-setup:
+# Debian packages, yarn 1 and the bench user; quick when all is there.
+system:
 	stack/setup-system
+
+# Also build the cached bench now (up and test build it when missing anyway).
+setup: system
 	$(RUN) build
 
-up: setup
+up: system
 	$(RUN) up --demo --stack $(STACK)
 
 down:
@@ -24,17 +28,17 @@ link:
 status:
 	$(RUN) status
 
-test: setup
+test: system
 	$(RUN) test --stack native
 
-e2e: setup
+e2e: system
 	$(RUN) test --stack $(STACK) --only e2e
 
-server-tests: setup
+server-tests: system
 	$(RUN) test --stack native --only server
 
 lint:
 	$(RUN) lint
 
-benchmark: setup
+benchmark: system
 	$(RUN) benchmark

@@ -32,8 +32,7 @@ ISSUER = "e2e-issuer@webview-kit.test"
 POOL_SIZE = 10
 
 
-def pytest_addoption(parser):
-	parser.addini("webview_kit_device", "Playwright device the pages are emulated on", default="iPhone 13")
+DEVICE = "iPhone 13"  # pytest-playwright's --device picks another
 
 
 @pytest.fixture(scope="session")
@@ -69,8 +68,8 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(scope="session")
-def browser_context_args(browser_context_args, playwright, pytestconfig):
-	return {**browser_context_args, **playwright.devices[pytestconfig.getini("webview_kit_device")]}
+def browser_context_args(browser_context_args, playwright, device):
+	return {**browser_context_args, **playwright.devices[device or DEVICE]}
 
 
 class Accounts:

@@ -9,6 +9,7 @@ import sys
 
 from . import bench
 from .demo import DEMO_USER, start_demo
+from .docker import DockerStack
 from .layout import REPO
 from .native import Stack
 from .supervisor import StackError
@@ -21,15 +22,34 @@ def cmd_build(stack: Stack, args: argparse.Namespace) -> None:
 	print(f"Bench: ok ({stack.layout.bench})")
 
 
-def cmd_up(stack: Stack, args: argparse.Namespace) -> None:
+def choose_stack(choice: str) -> Stack | DockerStack:
+	"""The stack `--stack` names; `auto` is docker when an engine answers, native otherwise."""
+	reason = f"--stack {choice}"
+	if choice == "auto":
+		problem = DockerStack.engine_problem()
+		choice = "native" if problem else "docker"
+		reason = f"auto: {problem}" if problem else "auto: a Docker engine answers"
+	print(f"Stack: {choice} ({reason})", flush=True)
+	return DockerStack() if choice == "docker" else Stack()
+
+
+def cmd_up(stack: Stack | DockerStack, args: argparse.Namespace) -> None:
 	stack.up()
-	print(f"\nThe stack is up at {stack.url} (site {stack.layout.site}); logs in {stack.layout.logs}")
+	docker = isinstance(stack, DockerStack)
+	logs = f"`{stack.logs_hint}`" if docker else stack.layout.logs
+	print(f"\nThe stack is up at {stack.url} (site {stack.site}); logs: {logs}")
 	if args.demo:
-		start_demo(stack)
+		if docker:
+			stack.start_demo()
+		else:
+			start_demo(stack)
 	print("Stop it with: make down")
 
 
 def cmd_down(stack: Stack, args: argparse.Namespace) -> None:
+	if args.stack == "auto":
+		# Stop whichever is running: `up` may have picked either.
+		stack = Stack() if Stack().is_running() or DockerStack.engine_problem() else DockerStack()
 	stack.down()
 	print("The stack is down.")
 
@@ -54,10 +74,13 @@ def cmd_site(stack: Stack, args: argparse.Namespace) -> None:
 	stack.site_command(args.args, "site-command", show=True)
 
 
-def cmd_test(stack: Stack, args: argparse.Namespace) -> int:
+def cmd_test(stack: Stack | DockerStack, args: argparse.Namespace) -> int:
 	"""Run the server tests under bench and the pytest suites against one stack."""
-	started = not stack.is_up() or not bench.app_is_current(stack.layout)
-	if started:
+	if isinstance(stack, DockerStack):
+		# compose rebuilds the image from this checkout and recreates only what changed.
+		started = not stack.is_up()
+		stack.up()
+	elif started := not stack.is_up() or not bench.app_is_current(stack.layout):
 		if stack.is_running():
 			print("The running stack has other app code than this checkout: restarting it.")
 		stack.up()
@@ -71,7 +94,8 @@ def cmd_test(stack: Stack, args: argparse.Namespace) -> int:
 			return 0
 		print("\n== Static checks and the browser suite (pytest) ==", flush=True)
 		suites = ["e2e"] if args.only == "e2e" else ["stack/tests", "e2e"]
-		env = {**os.environ, "WEBVIEW_KIT_STACK": "running"}
+		which = "docker" if isinstance(stack, DockerStack) else "running"
+		env = {**os.environ, "WEBVIEW_KIT_STACK": which}
 		return subprocess.run(
 			[sys.executable, "-m", "pytest", *suites, *args.pytest_args], cwd=REPO, env=env
 		).returncode
@@ -131,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
 		"benchmark": cmd_benchmark,
 	}
 	try:
-		return handlers[args.verb](Stack(), args) or 0
+		stack = choose_stack(args.stack) if args.verb in ("up", "test") else Stack()
+		return handlers[args.verb](stack, args) or 0
 	except StackError as error:
 		print(f"\nerror: {error}", file=sys.stderr)
 		return 1

