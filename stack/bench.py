@@ -176,15 +176,17 @@ def sync_app(layout: Layout) -> AppChanges:
 	)
 	if os.geteuid() == 0:
 		subprocess.run(["chown", "-R", f"{layout.bench_user}:", str(layout.app)], check=True)
+	# Reinstall when the app's dependencies may have changed.
 	installed = layout.bench / "env" / ".webview_kit-installed"
-	if not installed.exists():
+	wanted = hashlib.sha256((layout.app / "pyproject.toml").read_bytes()).hexdigest()
+	if not installed.exists() or installed.read_text() != wanted:
 		run_logged(
 			layout,
 			[str(layout.bench / "env/bin/pip"), "install", "-e", str(layout.app), "hypothesis~=6.100"],
 			"app-install",
 			layout.bench,
 		)
-		installed.write_text("")
+		installed.write_text(wanted)
 	apps_txt = layout.sites / "apps.txt"
 	if "webview_kit" not in apps_txt.read_text().split():
 		with open(apps_txt, "a") as handle:

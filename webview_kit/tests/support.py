@@ -7,6 +7,7 @@ so it sees only what the test has committed.
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -55,10 +56,7 @@ def clear_room(room: str) -> None:
 	publish._connection().delete(*publish._keys(room))
 
 
-def in_fresh_context(fn):
-	"""Wrap `fn` to run in a new Frappe context (init + connect) of the current site."""
-	site, sites_path = frappe.local.site, frappe.local.sites_path
-
+def _in_site(fn, site: str, sites_path: str):
 	def run(*args, **kwargs):
 		frappe.init(site=site, sites_path=sites_path)
 		try:
@@ -68,6 +66,18 @@ def in_fresh_context(fn):
 			frappe.destroy()
 
 	return run
+
+
+def in_fresh_context(fn):
+	"""Wrap `fn` so that each call runs in a thread of its own, in a new context of the current site."""
+
+	@functools.wraps(fn)
+	def call(*args, **kwargs):
+		run = _in_site(fn, frappe.local.site, frappe.local.sites_path)
+		with ThreadPoolExecutor(max_workers=1) as pool:
+			return pool.submit(run, *args, **kwargs).result(timeout=120)
+
+	return call
 
 
 def run_concurrently(fn, calls: list[tuple]) -> list:
@@ -85,8 +95,9 @@ def run_concurrently(fn, calls: list[tuple]) -> list:
 		except Exception as e:
 			return e
 
+	run = _in_site(call, frappe.local.site, frappe.local.sites_path)
 	with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-		futures = [pool.submit(in_fresh_context(call), *args) for args in calls]
+		futures = [pool.submit(run, *args) for args in calls]
 		return [f.result(timeout=300) for f in futures]
 
 
@@ -155,6 +166,13 @@ class FlakyRedis:
 			except OSError:
 				return
 			if self.hang_ups is None or self.hung_up < self.hang_ups:
+				# Read the first command before hanging up, as a Redis dying mid-request would:
+				# redis-py then sees exactly one failed connection per attempt.
+				client.settimeout(5)
+				try:
+					client.recv(65536)
+				except OSError:
+					pass
 				self.hung_up += 1
 				client.close()
 				continue
@@ -206,7 +224,8 @@ def request(client, path: str, method: str = "GET", ip: str = "127.0.0.1", **kwa
 	import frappe.app
 
 	site, sites_path = frappe.local.site, frappe.local.sites_path
-	headers = {"X-Frappe-Site-Name": site, **kwargs.pop("headers", {})}
+	# Frappe takes the client's address from X-Forwarded-For, which our nginx front sets.
+	headers = {"X-Frappe-Site-Name": site, "X-Forwarded-For": ip, **kwargs.pop("headers", {})}
 
 	def send():
 		return client.open(
