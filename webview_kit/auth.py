@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import frappe
 from frappe.utils import get_url
 
+from webview_kit import metrics
 from webview_kit.publish import EVENT_SESSION_ENDED, publish, user_room
 
 __all__ = [
@@ -106,7 +107,7 @@ def token_hash(token: str) -> str:
 
 def check_format(token: str) -> None:
 	"""Raise LinkError for a token that is not of our shape or whose checksum is off."""
-	match = TOKEN_RE.match(token or "")
+	match = TOKEN_RE.fullmatch(token or "")
 	if not match:
 		raise refuse("malformed")
 	if not hmac.compare_digest(_checksum(match.group(1)), match.group(2)):
@@ -167,6 +168,7 @@ def issue_link(
 	claims = {"user": user, "route": route, "exp": now + ttl, "iat": now, "issuer": issuer, "device": device}
 	frappe.cache.set(_claims_key(digest), json.dumps(claims), ex=ttl + USED_MARK_TTL)
 	audit(f"Webview link issued by {issuer} for {route} (link {digest[:12]}, {ttl}s)", user, "Success")
+	metrics.count("links_issued")
 	return {"url": f"{get_url()}{route}?{TOKEN_PARAM}={token}", "expires_in": ttl, "link_id": digest[:12]}
 
 
@@ -240,6 +242,10 @@ def enforce_session_scope() -> None:
 	if not route:
 		return
 	request = frappe.request
+	# frappe.app runs `cmd` as a whitelisted method whatever the path, so check it first.
+	cmd = frappe.form_dict.get("cmd")
+	if cmd and cmd not in allowed_methods():
+		raise frappe.PermissionError("This session opens one webview only.")
 	# A new deep link may replace the session; the redeeming page decides about it.
 	if request.path.startswith(ROUTE_PREFIX) and TOKEN_PARAM in request.args:
 		return

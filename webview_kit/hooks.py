@@ -21,7 +21,26 @@ webview_allowed_methods = [
 	"frappe.auth.get_logged_user",
 	"ping",
 	"logout",
+	# the templates: presence leases, a live list's fresh start after lost history
+	"webview_kit.api.presence_join",
+	"webview_kit.api.presence_leave",
+	"webview_kit.api.list_rows",
 ]
+
+# Live documents: saves, deletes and shares of these DocTypes reach document pages
+# (doc rooms) and live lists (their users' rooms); see webview_kit/live.py
+webview_live_doctypes = ["Webview Demo Task"]
+doc_events = {
+	"*": {
+		"on_change": "webview_kit.live.on_change",
+		"on_trash": "webview_kit.live.on_trash",
+		"after_delete": "webview_kit.live.after_delete",
+	}
+}
+
+# Deep-link claims and the sessions they started are state, not cache: keep them
+# through frappe.clear_cache() (saving a User, `bench migrate`, `bench clear-cache`)
+persistent_cache_keys = ["webview_kit:*"]
 
 # Setup
 after_install = "webview_kit.install.after_install"

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import frappe
 import redis
 
+from webview_kit import metrics
+
 __all__ = [
 	"EVENT_COUNT",
 	"EVENT_SESSION_ENDED",
@@ -60,8 +62,23 @@ local coalesce = ARGV[5] == '1'
 local envelope = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '","room":' .. ARGV[1]
 	.. ',"event":' .. ARGV[2] .. ',"ts":' .. ARGV[4] .. ',"coalesce":' .. (coalesce and 'true' or 'false')
 	.. ',"data":' .. ARGV[3] .. '}'
-local maxlen = coalesce and 1 or tonumber(ARGV[7])
-redis.call('XADD', KEYS[2], 'MAXLEN', maxlen, seq .. '-0', 'e', envelope)
+local maxlen = tonumber(ARGV[7])
+-- A coalesced event replaces its own previous value only, never other events' history.
+if coalesce then
+	local previous = redis.call('HGET', KEYS[1], 'c:' .. ARGV[2])
+	if previous then redis.call('XDEL', KEYS[2], previous .. '-0') end
+	redis.call('HSET', KEYS[1], 'c:' .. ARGV[2], seq)
+else
+	redis.call('HDEL', KEYS[1], 'c:' .. ARGV[2])
+end
+redis.call('XADD', KEYS[2], seq .. '-0', 'e', envelope)
+-- Remember the newest sequence trimmed away, so history() can tell a gap from a coalesced skip.
+local excess = redis.call('XLEN', KEYS[2]) - maxlen
+if excess > 0 then
+	local dropped = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', excess)
+	redis.call('HSET', KEYS[1], 'trimmed', string.sub(dropped[#dropped][1], 1, -3))
+	redis.call('XTRIM', KEYS[2], 'MAXLEN', maxlen)
+end
 redis.call('HSET', KEYS[3], ARGV[2], envelope)
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[8]) end
 redis.call('PUBLISH', ARGV[10], ARGV[9] .. '"event":' .. ARGV[2] .. ',"room":' .. ARGV[1] .. ',"message":' .. envelope .. '}')
@@ -179,13 +196,14 @@ def publish_many(events: list[Event], *, after_commit: bool = False, retries: in
 
 
 def _send(encoded: list, retries: int) -> list[int]:
-	script = _script()
 	for attempt in range(retries + 1):
 		try:
+			script = _script()
 			pipe = _connection().pipeline(transaction=False)
 			for keys, args in encoded:
 				script(keys=keys, args=args, client=pipe)
-			return [int(seq) for seq in pipe.execute()]
+			metrics.count_in(pipe, "events_published", len(encoded))
+			return [int(seq) for seq in pipe.execute()[: len(encoded)]]
 		except redis.exceptions.ConnectionError as e:
 			if attempt == retries:
 				raise PublishError(f"Redis is unreachable, nothing was published: {e}")
@@ -199,7 +217,7 @@ def room_head(room: str) -> dict:
 	return {
 		"seq": int(meta.get(b"seq", 0)),
 		"epoch": meta.get(b"epoch", b"").decode(),
-		"latest": {k.decode(): json.loads(v) for k, v in latest.items()},
+		"latest": {json.loads(k): json.loads(v) for k, v in latest.items()},
 	}
 
 
@@ -214,7 +232,7 @@ def history(room: str, after: int, epoch: str | None = None) -> dict:
 	current_epoch = meta.get(b"epoch", b"").decode()
 	events = [json.loads(fields[b"e"]) for _id, fields in entries]
 	restarted = bool(epoch) and epoch != current_epoch
-	missing = after < head and (not events or (events[0]["seq"] != after + 1 and not events[0]["coalesce"]))
+	missing = after < int(meta.get(b"trimmed", 0)) or (after < head and not events)
 	gap = restarted or missing
 	result = {"epoch": current_epoch, "head": head, "gap": gap, "events": [] if restarted else events}
 	if gap:
@@ -224,12 +242,12 @@ def history(room: str, after: int, epoch: str | None = None) -> dict:
 
 def _read(room: str, with_stream: bool, after: int = 0) -> tuple:
 	meta_key, stream_key, latest_key = _keys(room)
-	pipe = _connection().pipeline(transaction=True)
-	pipe.hgetall(meta_key)
-	pipe.hgetall(latest_key)
-	if with_stream:
-		pipe.xrange(stream_key, min=f"{after + 1}-0", max="+", count=CATCH_UP_LIMIT)
 	try:
+		pipe = _connection().pipeline(transaction=True)
+		pipe.hgetall(meta_key)
+		pipe.hgetall(latest_key)
+		if with_stream:
+			pipe.xrange(stream_key, min=f"{after + 1}-0", max="+", count=CATCH_UP_LIMIT)
 		return tuple(pipe.execute())
 	except redis.exceptions.ConnectionError as e:
 		raise PublishError(f"Redis is unreachable: {e}")
