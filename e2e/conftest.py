@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
 	"--no-first-run",
 ]
 ISSUER = "e2e-issuer@webview-kit.test"
-POOL_SIZE = 10
+POOL_SIZE = 20
 
 
 DEVICE = "iPhone 13"  # pytest-playwright's --device picks another

@@ -20,7 +20,7 @@ import port_for
 
 from . import bench
 from .layout import REPO, Layout
-from .services import Endpoint, Endpoints, Process, frappe_env, frappe_processes, redis
+from .services import Endpoint, Endpoints, Process, frappe_env, frappe_processes, redis, socketio
 from .supervisor import StackError, Supervisor
 
 NGINX_TEMPLATE = REPO / "stack" / "nginx" / "webview_kit.conf.template"
@@ -171,6 +171,25 @@ class Stack:
 	def down(self) -> None:
 		with self._locked():
 			self.supervisor.stop_all()
+
+	def scale_socketio(self, count: int) -> None:
+		"""Run `count` socket.io servers from now on, then restart the front with them as its upstream.
+
+		The front is restarted rather than reloaded so that, once this returns, every new
+		connection goes to exactly the new set; connections open through it are dropped.
+		"""
+		with self._locked():
+			saved = self.supervisor.state["endpoints"]["socketio"]
+			current = len(saved)
+			saved += [{"host": LOOPBACK, "port": port} for port in free_ports(max(count - current, 0))]
+			for index in range(count, current):
+				self.supervisor.stop(f"socketio-{index}")
+			del saved[count:]
+			self.supervisor.save()
+			for index in range(current, count):
+				self.supervisor.start(socketio(self.site, self.endpoints, index), timeout=90)
+			self.supervisor.stop("nginx")
+			self._start_nginx()
 
 	# -- steps ---------------------------------------------------------------
 	def _clear_run_dir(self) -> None:

@@ -7,7 +7,7 @@ from frappe.rate_limiter import rate_limit
 from frappe.website.page_renderers.base_renderer import BaseRenderer
 from werkzeug.wrappers import Response
 
-from webview_kit import auth
+from webview_kit import auth, metrics
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
@@ -37,6 +37,7 @@ class WebviewLinkPage(BaseRenderer):
 		except auth.LinkError as error:
 			return self.refusal(error.reason, error.status, error.message, None)
 		auth.start_session(claims)
+		metrics.count("links_redeemed")
 		auth.audit(f"Webview link {claims['link_id']} redeemed for {route}", claims["user"], "Success")
 		frappe.db.commit()
 		query = {k: v for k, v in frappe.request.args.items() if k != auth.TOKEN_PARAM}
@@ -45,6 +46,7 @@ class WebviewLinkPage(BaseRenderer):
 
 	def refusal(self, reason: str, status: int, title: str, user, headers=None):
 		auth.audit(f"Webview link refused: {reason}", user, "Failed")
+		metrics.count_refused(reason)
 		frappe.db.commit()
 		# A refused link must not leave any session behind, not even a Guest one.
 		frappe.local.cookie_manager.cookies.clear()

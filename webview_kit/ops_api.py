@@ -1,0 +1,34 @@
+"""Operations endpoints: metrics for a Prometheus scraper, health for load balancers."""
+
+import json
+
+import frappe
+from werkzeug.wrappers import Response
+
+from webview_kit import health as health_checks
+from webview_kit import metrics as site_metrics
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@frappe.whitelist(allow_guest=True, methods=["GET"])
+def metrics() -> Response:
+	"""This site's webview metrics in the Prometheus text format (System Manager or the metrics token)."""
+	token = frappe.get_request_header(site_metrics.TOKEN_HEADER)
+	if not (site_metrics.scraper_allowed(token) or "System Manager" in frappe.get_roles()):
+		raise frappe.PermissionError(
+			f"Metrics need the System Manager role or the {site_metrics.TOKEN_HEADER} header"
+		)
+	return Response(site_metrics.render(), content_type=site_metrics.CONTENT_TYPE, headers=NO_STORE)
+
+
+@frappe.whitelist(allow_guest=True, methods=["GET"])
+def health() -> Response:
+	"""200 if MariaDB, both Redis instances and a socket server answer, else 503; with each check."""
+	report = health_checks.run_checks()
+	return Response(
+		json.dumps(report),
+		status=200 if report["ok"] else 503,
+		content_type="application/json",
+		headers=NO_STORE,
+	)
