@@ -2,7 +2,7 @@
 
 import frappe
 
-from webview_kit import auth, publish
+from webview_kit import auth, live, metrics, presence, publish
 
 
 def _check_room_access(room: str) -> None:
@@ -21,7 +21,9 @@ def _check_room_access(room: str) -> None:
 def catch_up(room: str, after: int = 0, epoch: str | None = None) -> dict:
 	"""Events of `room` after sequence `after` (or a gap flag and the latest snapshot)."""
 	_check_room_access(room)
-	return publish.history(room, int(after), epoch or None)
+	answer = publish.history(room, int(after), epoch or None)
+	metrics.count_catch_up(answer)
+	return answer
 
 
 @frappe.whitelist(methods=["POST"])
@@ -36,3 +38,23 @@ def revoke_sessions(user: str) -> dict:
 	if not auth.can_issue_for(frappe.session.user, user):
 		raise frappe.PermissionError("You may revoke your own webview sessions only")
 	return {"ended": auth.revoke(user)}
+
+
+@frappe.whitelist(methods=["POST"])
+def presence_join(client: str, room: str | None = None) -> dict:
+	"""Hold or renew this page's presence lease; with `room`, among that room's viewers."""
+	if room:
+		_check_room_access(room)
+	return presence.join(client, frappe.session.user, room or None)
+
+
+@frappe.whitelist(methods=["POST"])
+def presence_leave(client: str, room: str | None = None) -> dict:
+	"""End this page's presence lease (a page calls it when hidden or closed)."""
+	return presence.leave(client, frappe.session.user, room or None)
+
+
+@frappe.whitelist(methods=["GET"])
+def list_rows(doctype: str) -> list:
+	"""The newest rows of a live DocType that you may read (a live list's fresh start)."""
+	return live.list_rows(doctype)

@@ -97,4 +97,47 @@ def ensure_user(context, emails, first_name, roles, api_key):
 		click.echo(f"{name} {demo.new_api_key(name)}" if api_key else name)
 
 
+@webview.command("progress")
+@click.option("--user", required=True, help="Whose webviews show the job")
+@click.option("--steps", default=5, show_default=True, help="Updates per stage")
+@click.option("--interval", default=0.5, show_default=True, help="Seconds between updates")
+@click.option("--fail-at", type=click.Choice(["Upload", "Validate", "Import"]), help="Fail in this stage")
+@click.option("--enqueue", is_flag=True, help="Run as a background job instead of here")
+@pass_context
+def progress(context, user, steps, interval, fail_at, enqueue):
+	"""Run a pretend three-stage import, publishing its progress to USER's webviews."""
+	from webview_kit import demo
+
+	_connect(context)
+	if enqueue:
+		click.echo(demo.enqueue_progress(user, steps, interval, fail_at))
+		return
+	click.echo(demo.progress(user, steps, interval, fail_at))
+
+
+@webview.command("task")
+@click.option("--user", "users", required=True, multiple=True, help="Share the task with this user")
+@click.option("--title", default="Check the delivery", show_default=True)
+@pass_context
+def task(context, users, title):
+	"""Create a demo task shared with each USER and print its name."""
+	from webview_kit import demo
+
+	_connect(context)
+	click.echo(demo.create_task(title, list(users)))
+
+
+@webview.command("tasks")
+@click.option("--user", required=True, help="Whose task list changes")
+@click.option("--rounds", default=20, show_default=True)
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between changes")
+@pass_context
+def tasks(context, user, rounds, interval):
+	"""Add, change and remove demo tasks shared with USER, one change per interval."""
+	from webview_kit import demo
+
+	_connect(context)
+	demo.tasks(user, rounds, interval)
+
+
 commands = [webview]

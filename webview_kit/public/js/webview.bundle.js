@@ -1,215 +1,40 @@
-// The live part of every webview page: one socket, ordered catch-up, page state.
-//
-// The page renders with each room's sequence number. On every (re)connect we fetch
-// what the room published after the last sequence we applied, apply it in order,
-// then apply live events that arrived meanwhile; duplicates are dropped by sequence.
-// Handlers live in our own map, so nothing depends on the order scripts run in.
+// Everything a webview page runs: one socket with ordered catch-up (realtime.js),
+// declarative bindings, the host-app bridge, presence, and the templates' live parts.
 //
 // Elements with data-bind-event="<event>" data-bind-field="<field>" show that field
-// of the event's data; pages can also call `webviewKit.on(event, (data, envelope) => ...)`.
-import { io } from "socket.io-client";
+// of the event's data; pages can also call `webviewKit.on(event, (data, envelope) => ...)`
+// from a <script type="module"> (it runs after this bundle, before the page connects).
+import { bindElements } from "./webview/bindings.js";
+import { Bridge } from "./webview/bridge.js";
+import { mountDoc } from "./webview/doc.js";
+import { mountList } from "./webview/list.js";
+import { Presence } from "./webview/presence.js";
+import { mountProgress } from "./webview/progress.js";
+import { WebviewKit } from "./webview/realtime.js";
 
-const CATCH_UP = "/api/method/webview_kit.api.catch_up";
-const SESSION_ENDED = "webview_kit.session_ended";
-
-class Room {
-	constructor(name, { seq, epoch }) {
-		this.name = name;
-		this.seq = seq;
-		this.epoch = epoch;
-		this.syncing = null;
-		this.buffer = [];
-	}
-}
-
-class WebviewKit {
-	constructor(config) {
-		this.config = config;
-		this.handlers = new Map();
-		this.applied = []; // [room, seq] of every applied event, in order: what tests read
-		this.initial = Object.fromEntries(Object.entries(config.rooms).map(([name, pos]) => [name, pos.seq]));
-		this.resyncs = 0;
-		this.rooms = new Map(Object.entries(config.rooms).map(([name, pos]) => [name, new Room(name, pos)]));
-		this.bindElements();
-		this.socket = io(`/${config.site}`, {
-			path: "/socket.io",
-			transports: ["websocket"],
-			withCredentials: true,
-			reconnectionDelay: 250,
-			reconnectionDelayMax: 4000,
-			timeout: 5000,
-		});
-		this.socket.on("connect", () => this.onConnect());
-		this.socket.on("disconnect", (reason) => this.onDisconnect(reason));
-		this.socket.on("connect_error", () => this.onConnectError());
-		this.socket.onAny((event, envelope) => this.receive(event, envelope));
-		addEventListener("offline", () => this.setState("offline"));
-		addEventListener("online", () => this.reconnectNow());
-		document.addEventListener("visibilitychange", () => document.hidden || this.reconnectNow());
-	}
-
-	on(event, handler) {
-		if (!this.handlers.has(event)) this.handlers.set(event, []);
-		this.handlers.get(event).push(handler);
-	}
-
-	bindElements() {
-		for (const el of document.querySelectorAll("[data-bind-event]")) {
-			const field = el.dataset.bindField;
-			this.on(el.dataset.bindEvent, (data) => {
-				el.textContent = field ? data?.[field] ?? "" : JSON.stringify(data);
-			});
-		}
-	}
-
-	setState(state, message = "") {
-		if (document.body.dataset.realtime === "ended") return;
-		document.body.dataset.realtime = state;
-		const banner = document.querySelector(".wvk-banner");
-		if (banner) banner.textContent = message || BANNERS[state] || "";
-	}
-
-	// -- connection -----------------------------------------------------------
-	async onConnect() {
-		this.setState(this.everConnected ? "reconnecting" : "connecting");
-		this.everConnected = true;
-		this.retryDelay = 250;
-		for (const [name] of this.rooms) {
-			if (name.startsWith("doc:")) this.socket.emit("doc_subscribe", ...splitDocRoom(name));
-		}
-		try {
-			await Promise.all([...this.rooms.values()].map((room) => this.sync(room)));
-			if (this.socket.connected) this.setState("live");
-		} catch (error) {
-			this.handleFetchError(error);
-		}
-	}
-
-	onDisconnect(reason) {
-		if (!navigator.onLine) return this.setState("offline");
-		this.setState("reconnecting");
-		// The server closed us on purpose: socket.io will not retry by itself.
-		if (reason === "io server disconnect") this.retryLater();
-	}
-
-	onConnectError() {
-		this.setState(navigator.onLine ? "reconnecting" : "offline");
-		// Auth middleware refusals end socket.io's own retries; find out whether the
-		// session is gone (then the page is over) or the server is merely restarting.
-		if (!this.socket.active) this.checkSession().then((ok) => ok && this.retryLater());
-	}
-
-	retryLater() {
-		this.retryDelay = Math.min((this.retryDelay || 250) * 2, 4000);
-		clearTimeout(this.retryTimer);
-		this.retryTimer = setTimeout(() => this.socket.connect(), this.retryDelay * (0.5 + Math.random()));
-	}
-
-	reconnectNow() {
-		if (document.body.dataset.realtime === "ended" || this.socket.connected) return;
-		this.setState("reconnecting");
-		clearTimeout(this.retryTimer);
-		this.socket.disconnect().connect();
-	}
-
-	async checkSession() {
-		try {
-			const response = await fetch("/api/method/frappe.auth.get_logged_user", { credentials: "same-origin" });
-			if (response.status === 401 || response.status === 403) return this.end(), false;
-			return true;
-		} catch {
-			return true; // the web server is down too: keep trying
-		}
-	}
-
-	end(message) {
-		this.setState("ended", message);
-		document.body.dataset.realtime = "ended";
-		clearTimeout(this.retryTimer);
-		this.socket.disconnect();
-	}
-
-	handleFetchError(error) {
-		if (error.status === 401 || error.status === 403) this.end();
-	}
-
-	// -- ordered delivery ------------------------------------------------------
-	receive(event, envelope) {
-		if (event === SESSION_ENDED) return this.end();
-		const room = envelope && this.rooms.get(envelope.room);
-		if (!room || typeof envelope.seq !== "number") return;
-		if (room.syncing) room.buffer.push(envelope);
-		else this.accept(room, envelope);
-	}
-
-	accept(room, envelope) {
-		if (envelope.epoch !== room.epoch && room.epoch) return this.resync(room, envelope);
-		if (envelope.seq <= room.seq) return; // seen already
-		if (envelope.seq === room.seq + 1 || envelope.coalesce || !room.epoch) return this.apply(room, envelope);
-		room.buffer.push(envelope); // a gap: fetch what is missing first
-		this.sync(room).catch((error) => this.handleFetchError(error));
-	}
-
-	resync(room, envelope) {
-		room.buffer.push(envelope);
-		room.epoch = "";
-		this.sync(room).catch((error) => this.handleFetchError(error));
-	}
-
-	sync(room) {
-		room.syncing ||= this.catchUp(room).finally(() => (room.syncing = null));
-		return room.syncing;
-	}
-
-	async catchUp(room) {
-		for (;;) {
-			const params = new URLSearchParams({ room: room.name, after: room.seq, epoch: room.epoch || "" });
-			const response = await fetch(`${CATCH_UP}?${params}`, { credentials: "same-origin" });
-			if (!response.ok) throw Object.assign(new Error("catch-up failed"), { status: response.status });
-			const { message } = await response.json();
-			if (message.gap) this.applySnapshot(room, message);
-			for (const envelope of message.events) if (envelope.seq > room.seq) this.apply(room, envelope);
-			room.epoch = message.epoch;
-			if (room.seq >= message.head) break;
-		}
-		const buffered = room.buffer.sort((a, b) => a.seq - b.seq);
-		room.buffer = [];
-		room.syncing = null;
-		for (const envelope of buffered) this.accept(room, envelope);
-	}
-
-	applySnapshot(room, message) {
-		// History no longer covers the gap: say so, show the latest state, move on from the head.
-		this.resyncs += 1;
-		this.setState("reconnecting", "Some updates were missed; showing the latest state.");
-		for (const envelope of message.snapshot) this.dispatch(envelope);
-		room.seq = message.head;
-		room.epoch = message.epoch;
-		this.applied.push([room.name, "resync", message.head]);
-	}
-
-	apply(room, envelope) {
-		room.seq = envelope.seq;
-		room.epoch = envelope.epoch;
-		this.applied.push([room.name, envelope.seq]);
-		this.dispatch(envelope);
-	}
-
-	dispatch(envelope) {
-		for (const handler of this.handlers.get(envelope.event) || []) handler(envelope.data, envelope);
-	}
-}
-
-const BANNERS = {
-	connecting: "Connecting…",
-	reconnecting: "Reconnecting…",
-	offline: "You are offline. Updates resume when you are back.",
-	ended: "This session has ended. Open the link from the app again.",
+const TEMPLATES = {
+	"[data-live-progress]": mountProgress,
+	"[data-live-doc]": mountDoc,
+	"[data-live-list]": mountList,
 };
 
-function splitDocRoom(name) {
-	const [doctype, ...rest] = name.slice("doc:".length).split("/");
-	return [doctype, rest.join("/")];
+const kit = new WebviewKit(JSON.parse(document.getElementById("wvk-config").textContent));
+window.webviewKit = kit;
+kit.bridge = new Bridge(kit);
+kit.presence = new Presence(kit);
+bindElements(kit, document);
+for (const [selector, mount] of Object.entries(TEMPLATES)) {
+	for (const root of document.querySelectorAll(selector)) mount(kit, root);
 }
 
-window.webviewKit = new WebviewKit(JSON.parse(document.getElementById("wvk-config").textContent));
+// Deferred and module scripts after this one run before DOMContentLoaded: connecting
+// then means every handler of the page is in place before the first event.
+function start() {
+	kit.start();
+	kit.bridge.ready();
+}
+if (document.readyState === "loading" || document.currentScript?.defer) {
+	document.addEventListener("DOMContentLoaded", start, { once: true });
+} else {
+	start();
+}

@@ -1,0 +1,177 @@
+"""What the template, bridge and page-weight tests share: two phones, people, an editor, screenshots.
+
+Every browser test of those modules runs once per phone in DEVICES: `browser_context_args`
+here replaces the suite's single device with the `phone` parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect
+
+DEVICES = {"iphone": "iPhone 13", "pixel": "Pixel 7"}
+LIVE_TIMEOUT = 15_000
+EVENT_TIMEOUT = 15_000
+TASK = "Webview Demo Task"
+PEOPLE = ("Ana", "Ben")
+EDITOR = "tpl-editor@webview-kit.test"
+SCREENSHOTS = Path(os.environ.get("WEBVIEW_KIT_SCREENSHOTS") or "test-results/screenshots")
+
+# Layout Instability API: every shift of visible content, as the page sees it.
+RECORD_LAYOUT_SHIFTS = """
+window.__shifts = [];
+new PerformanceObserver((list) => {
+	for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shifts.push(entry.value);
+}).observe({ type: "layout-shift", buffered: true });
+"""
+
+
+@pytest.fixture(params=list(DEVICES), ids=list(DEVICES))
+def phone(request) -> str:
+	"""The short name of the phone this test runs on: "iphone" or "pixel"."""
+	return request.param
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args, playwright, phone):
+	return {**browser_context_args, **playwright.devices[DEVICES[phone]]}
+
+
+class Editor:
+	"""A desk user (System Manager) changing demo tasks over REST, as someone in the office would."""
+
+	def __init__(self, url: str, key: str):
+		self.url = url
+		self.http = requests.Session()
+		self.http.headers.update({"Authorization": f"token {key}", "Accept": "application/json"})
+
+	def _ok(self, response: requests.Response) -> dict:
+		assert response.ok, f"{response.status_code} {response.url}: {response.text[:500]}"
+		return response.json()
+
+	def create(self, title: str, share_with: tuple[str, ...] = (), **fields) -> str:
+		doc = self._ok(self.http.post(f"{self.url}/api/resource/{TASK}", json={"title": title, **fields}))
+		for user in share_with:
+			self.share(doc["data"]["name"], user)
+		return doc["data"]["name"]
+
+	def update(self, name: str, **fields) -> None:
+		self._ok(self.http.put(f"{self.url}/api/resource/{TASK}/{quote(name)}", json=fields))
+
+	def delete(self, name: str) -> None:
+		self._ok(self.http.delete(f"{self.url}/api/resource/{TASK}/{quote(name)}"))
+
+	def share(self, name: str, user: str) -> None:
+		data = {"doctype": TASK, "name": name, "user": user, "read": 1}
+		self._ok(self.http.post(f"{self.url}/api/method/frappe.share.add", data=data))
+
+	def unshare(self, name: str, user: str) -> None:
+		data = {"doctype": TASK, "name": name, "user": user, "permission_to": "read", "value": 0}
+		self._ok(self.http.post(f"{self.url}/api/method/frappe.share.set_permission", data=data))
+
+	def delete_tasks_of(self, user: str) -> None:
+		"""Delete every demo task shared with `user` (what earlier tests and runs left)."""
+		params = {
+			"filters": json.dumps([["user", "=", user], ["share_doctype", "=", TASK]]),
+			"fields": json.dumps(["share_name"]),
+			"limit_page_length": 0,
+		}
+		shares = self._ok(self.http.get(f"{self.url}/api/resource/DocShare", params=params))["data"]
+		# Frappe keeps the shares of deleted documents: delete only the tasks still there.
+		params = {"filters": json.dumps([["name", "in", [share["share_name"] for share in shares]]])}
+		for task in self._ok(self.http.get(f"{self.url}/api/resource/{TASK}", params=params))["data"]:
+			self.delete(task["name"])
+
+
+class People:
+	"""Website users with distinct first names (presence shows names), one set per phone."""
+
+	def __init__(self, stack):
+		self.stack = stack
+		for first in PEOPLE:
+			emails = [self.email(first, device) for device in DEVICES]
+			stack.site_output(
+				[
+					"webview",
+					"ensure-user",
+					"--first-name",
+					first,
+					*(a for e in emails for a in ("--email", e)),
+				]
+			)
+		line = stack.site_output(
+			[
+				"webview",
+				"ensure-user",
+				"--email",
+				EDITOR,
+				"--first-name",
+				"Erin",
+				"--role",
+				"System Manager",
+				"--api-key",
+			]
+		)
+		self.editor = Editor(stack.url, line.split()[-1])
+
+	@staticmethod
+	def email(first: str, device: str) -> str:
+		return f"tpl-{first.lower()}-{device}@webview-kit.test"
+
+
+@pytest.fixture(scope="session")
+def people(stack) -> People:
+	return People(stack)
+
+
+@pytest.fixture
+def editor(people) -> Editor:
+	return people.editor
+
+
+@pytest.fixture
+def ana(people, phone) -> str:
+	"""This phone's Ana, with no demo tasks shared with her."""
+	user = people.email("Ana", phone)
+	people.editor.delete_tasks_of(user)
+	return user
+
+
+@pytest.fixture
+def ben(people, phone) -> str:
+	user = people.email("Ben", phone)
+	people.editor.delete_tasks_of(user)
+	return user
+
+
+def link(accounts, user: str, route: str, **query) -> str:
+	"""A deep link for `user` to `route`, with `query` kept on the page's URL."""
+	url = accounts.link(user, route=route)
+	return url + "".join(f"&{k}={quote(str(v))}" for k, v in query.items())
+
+
+def open_page(page: Page, url: str, route: str) -> None:
+	"""Open a deep link and wait until the page it lands on is live."""
+	page.goto(url)
+	expect(page).to_have_url(re.compile(re.escape(route) + r"(\?|$)"))
+	expect(page.locator("body")).to_have_attribute("data-realtime", "live", timeout=LIVE_TIMEOUT)
+
+
+def screenshot(page: Page, name: str, phone: str) -> Path:
+	"""Save what the phone shows as `<name>-<phone>.png` (at CSS pixels, so files stay small)."""
+	SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+	path = SCREENSHOTS / f"{name}-{phone}.png"
+	page.screenshot(path=path, scale="css", animations="disabled", caret="hide")
+	return path
+
+
+def layout_shifts(page: Page) -> list[float]:
+	"""Layout shifts recorded so far (pages opened after `page.add_init_script(RECORD_LAYOUT_SHIFTS)`)."""
+	return page.evaluate("window.__shifts")

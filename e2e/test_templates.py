@@ -1,0 +1,424 @@
+"""The five templates on the real stack, on an iPhone and a Pixel: each follows what is published.
+
+Changes come from where they would in production: `bench webview ...` publishers and
+background jobs for the count and progress, an editor saving tasks over REST for the
+document and list, and people opening and closing the page for presence. Each
+template's main test saves a screenshot per phone (see mobile.SCREENSHOTS).
+"""
+
+# ruff: noqa: F811 (fixtures imported from mobile.py are named again as test arguments)
+from __future__ import annotations
+
+import dataclasses
+import json
+import queue
+import re
+
+import pytest
+import requests
+import socketio
+from mobile import (  # noqa: F401 (fixtures: one run per phone, people, an editor)
+	EVENT_TIMEOUT,
+	RECORD_LAYOUT_SHIFTS,
+	ana,
+	ben,
+	browser_context_args,
+	editor,
+	layout_shifts,
+	link,
+	open_page,
+	people,
+	phone,
+	screenshot,
+)
+from playwright.sync_api import Browser, Page, expect
+
+TASK = "Webview Demo Task"
+ROUTES = ["/webview/count", "/webview/progress", "/webview/document", "/webview/list", "/webview/presence"]
+FOR_A_DOCUMENT = {"/webview/document", "/webview/presence"}
+
+
+@pytest.fixture
+def task_for(editor):
+	"""Return `make(*users, title=...)`: a demo task shared with `users`, deleted afterwards."""
+	made = []
+
+	def make(*users: str, title: str = "Check the delivery", **fields) -> str:
+		made.append(editor.create(title, share_with=users, **fields))
+		return made[-1]
+
+	yield make
+	for name in made:
+		try:
+			editor.delete(name)
+		except AssertionError:
+			pass  # the test deleted it
+
+
+# -- count ----------------------------------------------------------------------------
+def test_count_template_counts_to_the_last_published_value(page: Page, accounts, ana, stack, phone):
+	open_page(page, link(accounts, ana, "/webview/count"), "/webview/count")
+
+	stack.site_output(["webview", "count", "--user", ana, "--upto", "20", "--interval", "0.02"])
+
+	expect(page.get_by_test_id("count")).to_have_text("20", timeout=EVENT_TIMEOUT)
+	seqs = [seq for _room, seq in page.evaluate("webviewKit.applied")]
+	assert len(seqs) == 21 and seqs == list(range(seqs[0], seqs[0] + 21)), seqs
+	screenshot(page, "count", phone)
+
+
+# -- progress -------------------------------------------------------------------------
+def record_progress(page: Page) -> None:
+	page.evaluate(
+		"window.seen = []; webviewKit.on('webview_kit.progress', (p) => seen.push([p.job, p.state, p.stage, p.percent]))"
+	)
+
+
+def test_progress_shows_each_stage_until_done(page: Page, accounts, ana, stack, phone):
+	page.add_init_script(RECORD_LAYOUT_SHIFTS)
+	open_page(page, link(accounts, ana, "/webview/progress"), "/webview/progress")
+	record_progress(page)
+
+	job = stack.site_output(
+		["webview", "progress", "--user", ana, "--steps", "3", "--interval", "0.1", "--enqueue"]
+	).strip()
+
+	progress = page.locator("[data-live-progress]")
+	expect(progress).to_have_attribute("data-job", job, timeout=EVENT_TIMEOUT)
+	shifts_before = len(layout_shifts(page))  # from here on only values change, not the stages
+	expect(progress).to_have_attribute("data-state", "done", timeout=60_000)
+	expect(page.get_by_test_id("progress-status")).to_have_text("Done")
+	expect(page.get_by_test_id("progress-percent")).to_have_text("100%")
+	expect(page.locator("[data-testid=progress-stages] li")).to_have_text(["Upload", "Validate", "Import"])
+	for stage in page.locator("[data-testid=progress-stages] li").all():
+		expect(stage).to_have_attribute("data-state", "done")
+	seen = [entry[1:] for entry in page.evaluate("seen") if entry[0] == job]
+	states = [state for state, _stage, _percent in seen]
+	assert states[0] == "queued" and states[-1] == "done" and set(states[1:-1]) == {"running"}, seen
+	stages = [stage for state, stage, _percent in seen if state == "running"]
+	assert stages == sorted(stages) and set(stages) == {0, 1, 2}, "every stage, in order"
+	percents = [percent for _state, _stage, percent in seen]
+	assert percents == sorted(percents) and percents[-1] == 100, "never backwards"
+	assert layout_shifts(page)[shifts_before:] == [], "values changed without moving the page"
+	screenshot(page, "progress-done", phone)
+
+
+def test_progress_shows_the_stage_that_failed(page: Page, accounts, ana, stack, phone):
+	open_page(page, link(accounts, ana, "/webview/progress"), "/webview/progress")
+
+	job = stack.site_output(
+		["webview", "progress", "--user", ana, "--steps", "2", "--interval", "0.05", "--fail-at", "Validate"]
+	).strip()
+
+	progress = page.locator("[data-live-progress]")
+	expect(progress).to_have_attribute("data-job", job, timeout=EVENT_TIMEOUT)
+	expect(progress).to_have_attribute("data-state", "failed", timeout=EVENT_TIMEOUT)
+	expect(page.get_by_test_id("progress-status")).to_have_text("Failed: Validate")
+	expect(page.get_by_test_id("progress-message")).to_contain_text("has no email address")
+	stages = page.locator("[data-testid=progress-stages] li")
+	for i, state in enumerate(["done", "failed", "pending"]):
+		expect(stages.nth(i)).to_have_attribute("data-state", state)
+	screenshot(page, "progress-failed", phone)
+
+
+# -- live document --------------------------------------------------------------------
+def test_document_fields_follow_each_save(page: Page, accounts, ana, editor, task_for, phone):
+	name = task_for(ana, title="Check the delivery", description="Pallets 1 to 4")
+	page.add_init_script(RECORD_LAYOUT_SHIFTS)
+	open_page(page, link(accounts, ana, "/webview/document", name=name), "/webview/document")
+	expect(page.get_by_test_id("field-status")).to_have_text("Open")
+	shifts_before = len(layout_shifts(page))
+
+	editor.update(name, status="Working", priority="High", progress=60)
+
+	expect(page.get_by_test_id("field-status")).to_have_text("Working", timeout=EVENT_TIMEOUT)
+	expect(page.get_by_test_id("field-status")).to_have_attribute("data-state", "working")
+	expect(page.get_by_test_id("field-priority")).to_have_text("High")
+	expect(page.get_by_test_id("field-progress")).to_have_text("60%")
+	expect(page.get_by_test_id("doc-saved-by")).to_have_text("Erin")
+	assert layout_shifts(page)[shifts_before:] == [], "values changed without moving the page"
+
+	editor.update(name, title="Check the delivery again", description="Pallet 5 is missing")
+
+	expect(page.get_by_test_id("doc-title")).to_have_text("Check the delivery again", timeout=EVENT_TIMEOUT)
+	expect(page.get_by_test_id("field-description")).to_have_text("Pallet 5 is missing")
+	screenshot(page, "document", phone)
+	page.emulate_media(color_scheme="dark")
+	screenshot(page, "document-dark", phone)
+
+	editor.delete(name)
+
+	expect(page.get_by_test_id("doc-deleted")).to_be_visible(timeout=EVENT_TIMEOUT)
+
+
+def test_document_not_shared_with_the_user_is_refused(page: Page, accounts, ana, ben, task_for):
+	name = task_for(ben, title="Ben's task")
+	open_page(page, link(accounts, ana, "/webview/list"), "/webview/list")
+
+	denied = page.request.get(f"/api/method/webview_kit.api.catch_up?room=doc:{TASK}/{name}&after=0")
+	response = page.goto(link(accounts, ana, "/webview/document", name=name))
+
+	assert denied.status == 403
+	assert response.status == 403
+	assert page.locator("[data-live-doc]").count() == 0
+	assert "Ben's task" not in page.content()
+
+
+# -- live list ------------------------------------------------------------------------
+def rows(page: Page):
+	return page.locator("[data-testid=rows] > li")
+
+
+def test_list_rows_appear_change_and_disappear(page: Page, accounts, ana, ben, editor, task_for, phone):
+	open_page(page, link(accounts, ana, "/webview/list"), "/webview/list")
+	expect(page.get_by_test_id("empty")).to_be_visible()
+
+	pack = task_for(ana, title="Pack order 1042")
+	expect(rows(page)).to_have_count(1, timeout=EVENT_TIMEOUT)
+	expect(rows(page).first).to_contain_text("Pack order 1042")
+	expect(page.get_by_test_id("list-announce")).to_have_text("Pack order 1042 added")
+
+	task_for(ben, title="Ben's private task")
+	ship = task_for(ana, title="Ship order 1042", priority="High")
+	expect(rows(page)).to_have_count(2, timeout=EVENT_TIMEOUT)
+	expect(rows(page).first).to_contain_text("Ship order 1042")
+	expect(page.locator("[data-testid=rows]")).not_to_contain_text("Ben's private task")
+
+	editor.update(pack, status="Done")
+	done = page.locator(f"[data-name='{pack}'] [data-field=status]")
+	expect(done).to_have_text("Done", timeout=EVENT_TIMEOUT)
+	expect(done).to_have_attribute("data-state", "done")
+	screenshot(page, "list", phone)
+
+	editor.unshare(pack, ana)
+	expect(page.locator(f"[data-name='{pack}']")).to_have_count(0, timeout=EVENT_TIMEOUT)
+	expect(page.get_by_test_id("list-announce")).to_have_text("Pack order 1042 removed")
+
+	editor.delete(ship)
+	expect(rows(page)).to_have_count(0, timeout=EVENT_TIMEOUT)
+	expect(page.get_by_test_id("empty")).to_be_visible()
+
+
+def test_list_shows_rows_shared_before_it_opened(page: Page, accounts, ana, task_for):
+	first = task_for(ana, title="Count the stock")
+	second = task_for(ana, title="Order labels")
+
+	open_page(page, link(accounts, ana, "/webview/list"), "/webview/list")
+
+	expect(rows(page)).to_have_count(2)
+	assert page.eval_on_selector_all("[data-testid=rows] > li", "els => els.map(e => e.dataset.name)") == [
+		second,
+		first,
+	]
+
+
+# -- presence -------------------------------------------------------------------------
+def viewers(page: Page):
+	return page.get_by_test_id("viewers").locator(".wvk-person")
+
+
+def presence_page(browser: Browser, args: dict, url: str) -> Page:
+	page = browser.new_context(**args).new_page()
+	open_page(page, url, "/webview/presence")
+	return page
+
+
+def test_presence_shows_who_joins_and_leaves(
+	page: Page, browser: Browser, browser_context_args, accounts, ana, ben, task_for, phone
+):
+	name = task_for(ana, ben, title="Unload truck 7")
+	open_page(page, link(accounts, ana, "/webview/presence", name=name), "/webview/presence")
+	expect(page.get_by_test_id("presence-summary")).to_have_text("Only you are here", timeout=EVENT_TIMEOUT)
+
+	bens_page = presence_page(
+		browser, browser_context_args, link(accounts, ben, "/webview/presence", name=name)
+	)
+	try:
+		expect(page.get_by_test_id("presence-summary")).to_have_text(
+			"You and 1 other person", timeout=EVENT_TIMEOUT
+		)
+		expect(viewers(page)).to_have_text(["Ana (you)", "Ben"])
+		expect(page.get_by_test_id("presence-activity")).to_have_text("Ben joined")
+		expect(viewers(bens_page)).to_have_text(["Ana", "Ben (you)"])
+		screenshot(page, "presence", phone)
+
+		bens_page.goto("about:blank")  # closing the page gives its place up at once
+
+		expect(page.get_by_test_id("presence-summary")).to_have_text(
+			"Only you are here", timeout=EVENT_TIMEOUT
+		)
+		expect(page.get_by_test_id("presence-activity")).to_have_text("Ben left")
+	finally:
+		bens_page.context.close()
+
+
+@pytest.fixture
+def short_lease(stack):
+	"""Presence leases of 6 s while the test runs (pages renew every 2 s)."""
+	stack.site_output(["set-config", "webview_presence_lease", "6"])
+	yield 6
+	stack.site_output(["set-config", "webview_presence_lease", "None"])
+
+
+def test_presence_drops_a_viewer_who_loses_the_connection(
+	page: Page, browser: Browser, browser_context_args, accounts, ana, ben, task_for, short_lease
+):
+	name = task_for(ana, ben, title="Unload truck 8")
+	open_page(page, link(accounts, ana, "/webview/presence", name=name), "/webview/presence")
+	bens_page = presence_page(
+		browser, browser_context_args, link(accounts, ben, "/webview/presence", name=name)
+	)
+	try:
+		expect(page.get_by_test_id("presence-summary")).to_have_text(
+			"You and 1 other person", timeout=EVENT_TIMEOUT
+		)
+
+		bens_page.context.set_offline(True)  # no goodbye: the lease has to run out
+
+		expect(page.get_by_test_id("presence-activity")).to_have_text("Ben left", timeout=30_000)
+		expect(page.get_by_test_id("presence-summary")).to_have_text("Only you are here")
+
+		bens_page.context.set_offline(False)
+
+		expect(page.get_by_test_id("presence-activity")).to_have_text("Ben joined", timeout=30_000)
+	finally:
+		bens_page.context.close()
+
+
+@pytest.fixture
+def second_socket_server(stack):
+	"""One more Frappe socket.io server on its own port, outside the front's pool."""
+	if not hasattr(stack, "supervisor"):
+		pytest.skip("starts a process of the native stack")
+	from stack.native import free_ports
+	from stack.services import Endpoint, socketio
+
+	endpoints = stack.endpoints
+	extra = Endpoint(endpoints.bind, free_ports(1)[0])
+	more = dataclasses.replace(endpoints, socketio=(*endpoints.socketio, extra))
+	process = dataclasses.replace(
+		socketio(stack.site, more, len(endpoints.socketio)), name="socketio-e2e-extra"
+	)
+	stack.supervisor.start(process, timeout=60)
+	try:
+		yield f"http://{extra.address}"
+	finally:
+		stack.supervisor.stop(process.name)
+
+
+class Phone:
+	"""Someone on another socket server: a session from a deep link, and a socket.io client."""
+
+	def __init__(self, stack, deep_link: str, socket_url: str):
+		self.http = requests.Session()
+		landing = self.http.get(deep_link, timeout=30)
+		landing.raise_for_status()
+		config = re.search(r'id="wvk-config">(.*?)</script>', landing.text).group(1)
+		self.csrf = json.loads(config)["csrf_token"]
+		self.url = stack.url
+		self.namespace = f"/{stack.site}"
+		self.lists: queue.Queue = queue.Queue()
+		self.docs: queue.Queue = queue.Queue()
+		# Origin and Host differ in port only, which the socket server allows; it calls
+		# Frappe back at the Origin, here the front.
+		self.socket = socketio.Client(reconnection=False, websocket_extra_options={"origin": stack.url})
+		self.socket.on("webview_kit.presence", lambda e: self.lists.put(e["data"]), namespace=self.namespace)
+		self.socket.on("webview_kit.doc", lambda e: self.docs.put(e["data"]), namespace=self.namespace)
+		self.socket.connect(
+			socket_url,
+			headers={"Cookie": f"sid={self.http.cookies['sid']}", "X-Frappe-Site-Name": stack.site},
+			transports=["websocket"],
+			namespaces=[self.namespace],
+			wait_timeout=15,
+		)
+
+	def follow(self, room: str, save) -> None:
+		"""Join a document room; `save()` saves the document until this socket hears a save."""
+		doctype, name = room.removeprefix("doc:").split("/", 1)
+		self.socket.emit("doc_subscribe", (doctype, name), namespace=self.namespace)
+		for _attempt in range(30):
+			save()
+			try:
+				self.docs.get(timeout=1)
+				return
+			except queue.Empty:
+				continue
+		raise AssertionError(f"never joined {room}")
+
+	def call(self, method: str, **data) -> dict:
+		response = self.http.post(
+			f"{self.url}/api/method/{method}",
+			json=data,
+			headers={"X-Frappe-CSRF-Token": self.csrf},
+			timeout=30,
+		)
+		response.raise_for_status()
+		return response.json()["message"]
+
+	def next_list(self, predicate) -> list[str]:
+		"""Names in the next presence list this socket receives that satisfies `predicate`."""
+		while True:
+			names = [v["name"] for v in self.lists.get(timeout=EVENT_TIMEOUT / 1000)["viewers"]]
+			if predicate(names):
+				return names
+
+	def close(self) -> None:
+		self.socket.disconnect()
+
+
+def test_presence_is_the_same_on_every_socket_server(
+	page: Page, accounts, ana, ben, editor, task_for, stack, second_socket_server
+):
+	name = task_for(ana, ben, title="Unload truck 9")
+	room = f"doc:{TASK}/{name}"
+	open_page(page, link(accounts, ana, "/webview/presence", name=name), "/webview/presence")
+	expect(page.get_by_test_id("presence-summary")).to_have_text("Only you are here", timeout=EVENT_TIMEOUT)
+	ben_phone = Phone(stack, link(accounts, ben, "/webview/presence", name=name), second_socket_server)
+	try:
+		saves = iter(range(1000))
+		ben_phone.follow(room, lambda: editor.update(name, description=f"probe {next(saves)}"))
+
+		ben_phone.call("webview_kit.api.presence_join", client="ben-on-server-two", room=room)
+
+		assert ben_phone.next_list(lambda names: "Ben" in names) == ["Ana", "Ben"]
+		expect(viewers(page)).to_have_text(["Ana (you)", "Ben"], timeout=EVENT_TIMEOUT)
+
+		page.goto("about:blank")
+
+		assert ben_phone.next_list(lambda names: "Ana" not in names) == ["Ben"]
+	finally:
+		ben_phone.close()
+
+
+# -- every template -------------------------------------------------------------------
+@pytest.mark.parametrize("route", ROUTES)
+def test_template_fits_a_320_px_screen(page: Page, accounts, ana, task_for, route):
+	query = (
+		{"name": task_for(ana, title="A title long enough to wrap on a small phone")}
+		if route in FOR_A_DOCUMENT
+		else {}
+	)
+	page.set_viewport_size({"width": 320, "height": 640})
+
+	open_page(page, link(accounts, ana, route, **query), route)
+
+	assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def test_offline_shows_a_banner_and_back_online_goes_live(page: Page, accounts, ana, task_for, phone):
+	name = task_for(ana)
+	open_page(page, link(accounts, ana, "/webview/document", name=name), "/webview/document")
+	banner = page.get_by_test_id("realtime-banner")
+	expect(banner).to_be_hidden()
+
+	page.context.set_offline(True)
+	try:
+		expect(banner).to_be_visible()
+		expect(banner).to_have_text("You are offline. Updates resume when you are back.")
+		expect(banner).to_have_attribute("aria-live", "polite")
+		screenshot(page, "offline", phone)
+	finally:
+		page.context.set_offline(False)
+
+	expect(page.locator("body")).to_have_attribute("data-realtime", "live", timeout=EVENT_TIMEOUT)
+	expect(banner).to_be_hidden()

@@ -1,0 +1,225 @@
+"""Publish changes of documents to the webviews that show them.
+
+A DocType listed in the `webview_live_doctypes` hook is live:
+
+- each save publishes `webview_kit.doc` (the fields a document page shows) to the
+  document's room, `doc:<doctype>/<name>`, and a delete publishes `webview_kit.doc_deleted`;
+- each save, delete, share and unshare publishes `webview_kit.row` to the user room of
+  every user it concerns (the owner and everyone it is shared with): an `upsert` when
+  `frappe.has_permission` lets that user read the document now, else a `remove`.
+
+Rows go to user rooms rather than one room per DocType because read permission is
+decided per document and per user: a shared list room would hand every row to anyone
+who may read the DocType at all. A live list page therefore only ever holds rows its
+user may read, and loses a row the moment it is unshared.
+
+Events are published once the transaction commits, all in one Redis round trip, and
+never fail the save that caused them: one that cannot be published is logged.
+
+To make your DocType live, list it in your app's `hooks.py`::
+
+    webview_live_doctypes = ["Sales Order"]
+
+Users a document concerns beyond its owner and shares (a `customer` link, say) are
+not found automatically; publish their rows yourself with `row_events(doc, users)`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import frappe
+from frappe.model import no_value_fields, table_fields
+from frappe.utils import get_fullname
+
+from webview_kit.publish import Event, PublishError, doc_room, publish_many, user_room
+
+__all__ = [
+	"EVENT_DOC",
+	"EVENT_DOC_DELETED",
+	"EVENT_ROW",
+	"after_delete",
+	"check_read",
+	"display_fields",
+	"doc_state",
+	"is_live",
+	"list_fields",
+	"list_rows",
+	"on_change",
+	"on_trash",
+	"row_events",
+	"title_field",
+]
+
+EVENT_DOC = "webview_kit.doc"
+EVENT_DOC_DELETED = "webview_kit.doc_deleted"
+EVENT_ROW = "webview_kit.row"
+MAX_FIELDS = 12
+MAX_TEXT = 2000  # characters of one value; keeps an event well under the payload limit
+LIST_LIMIT = 50
+SKIPPED_TYPES = {"Password", "Attach Image", "Signature", "Geolocation", "JSON"}
+
+
+def is_live(doctype: str) -> bool:
+	return doctype in frappe.get_hooks("webview_live_doctypes")
+
+
+# -- what pages show ------------------------------------------------------------
+def display_fields(doctype: str) -> list[dict]:
+	"""The fields a document page shows: visible, unrestricted fields holding a value."""
+	meta = frappe.get_meta(doctype)
+	fields = [
+		{"fieldname": df.fieldname, "label": df.label or df.fieldname, "fieldtype": df.fieldtype}
+		for df in meta.fields
+		if df.fieldtype not in no_value_fields
+		and df.fieldtype not in table_fields
+		and df.fieldtype not in SKIPPED_TYPES
+		and not df.hidden
+		and not df.permlevel
+	]
+	return fields[:MAX_FIELDS]
+
+
+def list_fields(doctype: str) -> list[str]:
+	"""The columns of a live list: the title field, then the fields shown in list view."""
+	meta = frappe.get_meta(doctype)
+	names = [meta.title_field] if meta.title_field and meta.title_field != "name" else []
+	names += [df.fieldname for df in meta.fields if df.in_list_view and not df.permlevel]
+	return list(dict.fromkeys(names))
+
+
+def _plain(values: dict) -> dict:
+	"""`values` as JSON types (dates as ISO strings), long texts cut short."""
+	values = json.loads(frappe.as_json(values))
+	return {k: _short(v) for k, v in values.items()}
+
+
+def _short(value):
+	if isinstance(value, str):
+		return value[:MAX_TEXT]
+	if isinstance(value, float) and value.is_integer():
+		return int(value)  # a Percent of 60.0 shows as 60
+	return value
+
+
+def doc_state(doc) -> dict:
+	"""What a document page shows of `doc`, and what `webview_kit.doc` carries."""
+	state = {f["fieldname"]: doc.get(f["fieldname"]) for f in display_fields(doc.doctype)}
+	state.update(
+		doctype=doc.doctype,
+		name=doc.name,
+		modified=doc.modified,
+		modified_by=doc.modified_by,
+		modified_by_name=get_fullname(doc.modified_by),
+		docstatus=doc.docstatus,
+	)
+	return _plain(state)
+
+
+def row(doc) -> dict:
+	return _plain(
+		{"name": doc.name, "modified": doc.modified, **{f: doc.get(f) for f in list_fields(doc.doctype)}}
+	)
+
+
+def check_read(doctype: str, name: str) -> None:
+	"""Raise PermissionError unless the session user may read this live document."""
+	if not is_live(doctype):
+		raise frappe.PermissionError(f"{doctype} is not a live DocType")
+	if (
+		not name
+		or not frappe.db.exists(doctype, name)
+		or not frappe.has_permission(doctype, "read", doc=name)
+	):
+		# The same answer for "missing" and "not yours": names are not to be probed.
+		raise frappe.PermissionError("You cannot open this document")
+
+
+def title_field(doctype: str) -> str:
+	return frappe.get_meta(doctype).title_field or "name"
+
+
+def list_rows(doctype: str, limit: int = LIST_LIMIT) -> list[dict]:
+	"""The newest rows of `doctype` the session user may read (none if they may read none)."""
+	if not is_live(doctype):
+		raise frappe.PermissionError(f"{doctype} is not a live DocType")
+	try:
+		rows = frappe.get_list(
+			doctype,
+			fields=["name", "modified", *list_fields(doctype)],
+			order_by="modified desc",
+			limit_page_length=limit,
+		)
+	except frappe.PermissionError:
+		return []
+	return [_plain(r) for r in rows]
+
+
+# -- who a document concerns ------------------------------------------------------
+def audience(doc) -> set[str]:
+	"""Users whose lists may hold `doc`: its owner and everyone it is shared with."""
+	shared = frappe.get_all(
+		"DocShare",
+		filters={"share_doctype": doc.doctype, "share_name": doc.name, "everyone": 0},
+		pluck="user",
+	)
+	return {u for u in (doc.owner, *shared) if u and u != "Guest"}
+
+
+def row_events(doc, users, deleted: bool = False) -> list[Event]:
+	"""A `webview_kit.row` event for each of `users`: upsert where they may read `doc`."""
+	events = []
+	for user in sorted(users):
+		readable = not deleted and frappe.has_permission(doc.doctype, "read", doc=doc, user=user)
+		data = {"doctype": doc.doctype, "name": doc.name, "action": "upsert" if readable else "remove"}
+		if readable:
+			data["row"] = row(doc)
+		events.append(Event(user_room(user), EVENT_ROW, data))
+	return events
+
+
+def _publish_after_commit(events: list[Event]) -> None:
+	def send():
+		try:
+			publish_many(events, retries=2)
+		except PublishError:
+			frappe.log_error(title="webview_kit: live update not published")
+
+	frappe.db.after_commit.add(send)
+
+
+# -- doc_events (hooks.py: "*") ---------------------------------------------------
+def on_change(doc, method=None) -> None:
+	"""Publish a saved live document, or a changed share of one."""
+	if doc.flags.in_delete:
+		return
+	if doc.doctype == "DocShare":
+		return _on_share(doc)
+	if not is_live(doc.doctype):
+		return
+	events = [Event(doc_room(doc.doctype, doc.name), EVENT_DOC, doc_state(doc))]
+	_publish_after_commit(events + row_events(doc, audience(doc)))
+
+
+def on_trash(doc, method=None) -> None:
+	"""Tell a deleted live document's page and lists; its shares still name who to tell."""
+	if not is_live(doc.doctype):
+		return
+	events = [Event(doc_room(doc.doctype, doc.name), EVENT_DOC_DELETED, {"name": doc.name})]
+	_publish_after_commit(events + row_events(doc, audience(doc), deleted=True))
+
+
+def after_delete(doc, method=None) -> None:
+	"""After a share is gone, its user's list keeps the row only if they may still read it."""
+	if doc.doctype == "DocShare":
+		_on_share(doc)
+
+
+def _on_share(share) -> None:
+	# A document deleted with its shares has told its lists already (on_trash).
+	if not share.user or not is_live(share.share_doctype):
+		return
+	if not frappe.db.exists(share.share_doctype, share.share_name):
+		return
+	doc = frappe.get_doc(share.share_doctype, share.share_name)
+	_publish_after_commit(row_events(doc, {share.user}))

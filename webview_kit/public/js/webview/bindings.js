@@ -1,0 +1,37 @@
+// Declarative bindings: markup says which event field an element shows.
+//
+//   <output data-bind-event="myapp.count" data-bind-field="count">0</output>
+//
+// Modifiers: data-bind-attr="value" sets that attribute instead of the text;
+// data-bind-var="--value" sets that CSS custom property instead; data-bind-format=
+// "percent" appends "%"; data-bind-state also mirrors the value (lower case) into
+// data-state for styling; data-bind-flash briefly highlights a changed value.
+// Without data-bind-field the element shows the whole event data as JSON.
+
+const calm = matchMedia("(prefers-reduced-motion: reduce)");
+
+/** Show `value` in `el` as its data-bind-* / data-field modifiers say. */
+export function show(el, value) {
+	const d = el.dataset;
+	const text = value == null ? "" : String(value);
+	if (d.bindAttr) el.setAttribute(d.bindAttr, text);
+	else if (d.bindVar) el.style.setProperty(d.bindVar, text);
+	else {
+		const shown = d.bindFormat === "percent" && text !== "" ? `${text}%` : text;
+		if (el.textContent === shown) return;
+		el.textContent = shown;
+		if ("bindFlash" in d && !calm.matches) el.animate?.([{ backgroundColor: "var(--flash)" }, {}], 1200);
+	}
+	if ("bindState" in d) d.state = text.toLowerCase();
+}
+
+/** Bind every [data-bind-event] element under `root` to `kit`'s events. */
+export function bindElements(kit, root) {
+	for (const el of root.querySelectorAll("[data-bind-event]")) {
+		const field = el.dataset.bindField;
+		kit.on(el.dataset.bindEvent, (data) => {
+			if (field) show(el, data?.[field]);
+			else el.textContent = JSON.stringify(data);
+		});
+	}
+}

@@ -1,0 +1,47 @@
+// A job's progress: `webview_kit.progress` events carry the whole state (job, title,
+// stages, stage, percent, state, message), so the latest one is all the page needs.
+// <main data-live-progress data-job="..."> with data-job set follows that job only.
+
+export function mountProgress(kit, root) {
+	const pinned = root.dataset.job;
+	kit.on("webview_kit.progress", (progress) => {
+		if (pinned && progress.job !== pinned) return;
+		render(root, progress);
+	});
+}
+
+function render(root, p) {
+	const part = (name) => root.querySelector(`[data-progress=${name}]`);
+	root.dataset.state = p.state;
+	root.dataset.job = p.job;
+	part("title").textContent = p.title;
+	const bar = part("bar");
+	bar.style.setProperty("--value", p.percent);
+	bar.setAttribute("aria-valuenow", p.percent);
+	part("percent").textContent = `${p.percent}%`;
+	part("status").textContent = status(p);
+	part("message").textContent = p.message || "";
+	const stages = part("stages");
+	if (stages.children.length !== p.stages.length) {
+		stages.replaceChildren(...p.stages.map(() => document.createElement("li")));
+	}
+	p.stages.forEach((name, i) => {
+		const li = stages.children[i];
+		li.textContent = name;
+		li.dataset.state = stageState(p, i);
+	});
+}
+
+function stageState(p, i) {
+	if (p.state === "done" || i < p.stage) return "done";
+	if (i > p.stage) return "pending";
+	return p.state === "failed" ? "failed" : "active";
+}
+
+function status(p) {
+	const stage = p.stages[p.stage];
+	if (p.state === "queued") return "Waiting to start";
+	if (p.state === "done") return "Done";
+	if (p.state === "failed") return `Failed: ${stage}`;
+	return `Step ${p.stage + 1} of ${p.stages.length}: ${stage}`;
+}
