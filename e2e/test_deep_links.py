@@ -3,7 +3,6 @@
 import re
 
 import pytest
-
 from playwright.sync_api import Browser, Page, expect
 from webview import open_webview
 

@@ -1,7 +1,6 @@
 """Ordered, replayable events: sequence, history, expiry, delivery, Redis down, limits."""
 
 import json
-import unittest
 from unittest.mock import patch
 
 import frappe
