@@ -140,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
 	test.add_argument("--keep", action="store_true", help="leave the stack running afterwards")
 	test.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
 	verbs.add_parser("lint", help="ruff with Frappe's settings")
-	benchmark = verbs.add_parser("benchmark", help="webview_kit against stock Frappe, side by side")
+	# Everything after `benchmark` goes to `python -m benchmarks` (try `stack/run benchmark --help`).
+	benchmark = verbs.add_parser(
+		"benchmark", help="webview_kit against stock Frappe, side by side", prefix_chars="+", add_help=False
+	)
 	benchmark.add_argument("bench_args", nargs="*")
 	args = parser.parse_args(argv)
 	handlers = {

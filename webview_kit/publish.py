@@ -130,11 +130,11 @@ def _script():
 def validate_room(room: str) -> None:
 	"""Raise PublishError unless `room` is a user room of an existing user or a doc room."""
 	kind, _, rest = room.partition(":")
-	if kind == "user" and rest and frappe.db.exists("User", rest):
+	if kind == "user" and rest and frappe.db.exists("User", rest, cache=True):
 		return
 	if kind == "doc" and "/" in rest:
 		doctype, name = rest.split("/", 1)
-		if frappe.db.exists("DocType", doctype) and name:
+		if frappe.db.exists("DocType", doctype, cache=True) and name:
 			return
 	raise PublishError(
 		f"Unknown room {room!r}: use user_room(<existing user>) or doc_room(<doctype>, <name>)"

@@ -1,0 +1,323 @@
+"""(2) Fan-out to many authenticated sockets, (7) memory with them, and a socket-server restart.
+
+For each size, each kind gets its own user and room: a few Chromium pages (webview
+pages opened by deep links; stock live pages signed in) plus Node socket.io clients
+for the rest, all through the front with real session cookies (the Node clients share
+`sizes.sessions` sessions; each socket's connect is still authenticated by Frappe's
+`get_user_info`). Then a series of events goes to the room; every socket notes when
+each arrived. Lost = (socket, event) pairs that never arrived.
+
+At the largest size the socket server is killed and restarted while events keep
+coming (the issue's "1,000 webviews reconnected and caught up within 3 s"): webview
+clients fetch what they missed from webview_kit.api.catch_up, as a webview page does;
+stock clients just reconnect.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+from . import browser, memory
+from .loadgen import LoadGen
+from .run import EVENTS, KINDS, USERS, Bench
+from .stats import Results, Row, summary
+
+SOCKETIO = "socketio-0"
+# A page after a socket-server restart: live again, still trying, or given up (stock
+# pages stop after socketio_client.js's three reconnection attempts).
+PAGE_STATE = {
+	"webview_kit": "document.body.dataset.realtime === 'live' ? 'live' : 'trying'",
+	"stock": """(() => {
+		const socket = frappe.realtime.socket;
+		return socket.connected ? "live" : socket.io._reconnecting ? "trying" : "gave_up";
+	})()""",
+}
+DELIVERY_TIMEOUT = 20
+RESTART_TIMEOUT = 45
+
+
+def run(bench: Bench, results: Results) -> None:
+	sizes = bench.sizes
+	largest = max(sizes.fanout)
+	details = {}
+	memory_at = {"idle": memory.snapshot(bench.stack)}
+	for size in sizes.fanout:
+		for kind in KINDS:
+			crowd = Crowd(bench, kind, size)
+			try:
+				details[f"{kind}-{size}"] = crowd.deliver()
+				if size == largest:
+					memory_at[f"{kind}-{size}"] = memory.snapshot(bench.stack)
+					try:
+						details[f"{kind}-{size}"]["restart"] = crowd.restart()
+					except Exception:
+						# The fan-out figures stand without it; the JSON says what went wrong.
+						details[f"{kind}-{size}"]["restart"] = {"error": traceback.format_exc()}
+			finally:
+				crowd.close()
+	results.details["fanout"] = details
+	for size in sizes.fanout:
+		_rows(results, size, details[f"webview_kit-{size}"], details[f"stock-{size}"])
+	_restart_rows(results, largest, details[f"webview_kit-{largest}"], details[f"stock-{largest}"])
+	results.memory = [
+		{
+			"process": name,
+			"idle_mb": memory_at["idle"].get(name),
+			"webview_kit_mb": memory_at[f"webview_kit-{largest}"].get(name),
+			"stock_mb": memory_at[f"stock-{largest}"].get(name),
+			"sockets": largest,
+		}
+		for name in memory_at["idle"]
+	]
+
+
+class Crowd:
+	"""`size` live sockets of one kind: a few browser pages, Node clients for the rest."""
+
+	def __init__(self, bench: Bench, kind: str, size: int):
+		self.bench, self.kind, self.size = bench, kind, size
+		self.pages = []
+		self.contexts = []
+		self.loadgen = None
+		page_count = min(bench.sizes.browser_pages, size)
+		try:
+			# Stock pages share one signed-in context; each webview page has its own deep link.
+			shared = bench.new_context(kind) if kind == "stock" else None
+			self.contexts += [shared] if shared else []
+			for _ in range(page_count):
+				context = shared or bench.new_context(kind)
+				self.contexts += [] if shared else [context]
+				self.pages.append(bench.open_live(kind, context))
+			self.loadgen = LoadGen(
+				url=bench.url,
+				site=bench.site,
+				sids=bench.sids(kind, min(bench.sizes.sessions, size)),
+				count=size - page_count,
+				mode=kind,
+				event=EVENTS[kind],
+				room=f"user:{USERS[kind]}",
+				log=bench.logs / f"loadgen-{kind}-{size}.log",
+				concurrency=20,
+			)
+		except BaseException:
+			self.close()
+			raise
+		print(
+			f"   {kind}: {size} sockets ({page_count} Chromium pages, {size - page_count} Node clients)"
+			f" connected in {self.loadgen.connected['seconds']:.1f}s",
+			flush=True,
+		)
+
+	def close(self) -> None:
+		if self.loadgen:
+			self.loadgen.close()
+		for context in self.contexts:
+			context.close()
+
+	def _clear(self) -> None:
+		self.loadgen.command("reset")
+		for page in self.pages:
+			page.evaluate("window.__bench.length = 0")
+
+	def _collect(self, expected: list[int], deadline: float) -> tuple[dict, list]:
+		"""Node clients' report and the pages' records, once all have everything or time is up."""
+		while True:
+			report = self.loadgen.command("report", expected=expected, timeout=120)
+			pages = [browser.records(page) for page in self.pages]
+			complete = report["complete_sockets"] == self.loadgen.connected["ok"] and all(
+				set(expected) <= {r[0] for r in got} for got in pages
+			)
+			if complete or time.monotonic() > deadline:
+				return report, pages
+			time.sleep(0.25)
+
+	def deliver(self) -> dict:
+		count, interval = self.bench.sizes.events_for(self.size)
+		time.sleep(0.5)  # let the last connects settle
+		self._clear()
+		offsets = {
+			"node": self.loadgen.clock_offset(),
+			"pages": [browser.clock_offset(p) for p in self.pages],
+		}
+		sent = self.bench.agent.call(
+			"series",
+			kind=self.kind,
+			user=USERS[self.kind],
+			count=count,
+			interval=interval,
+			start=self.bench.counts(count),
+		)
+		expected = [c for c, *_ in sent]
+		report, pages = self._collect(expected, time.monotonic() + DELIVERY_TIMEOUT)
+		page_latencies = [applied - t for got in pages for c, t, applied in got if c in set(expected)]
+		page_lost = sum(len(set(expected) - {r[0] for r in got}) for got in pages)
+		return {
+			"sockets": self.size,
+			"node_clients": self.loadgen.connected["ok"],
+			"node_connect_failed": self.loadgen.connected["failed"],
+			"connect_seconds": self.loadgen.connected["seconds"],
+			"browser_pages": len(self.pages),
+			"events": count,
+			"interval_s": interval,
+			"node": {
+				**summary(report["latencies"]),
+				"lost": report["lost"],
+				"duplicates": report["duplicates"],
+			},
+			"pages": {**summary(page_latencies), "lost": page_lost},
+			"clock_offsets_ms": offsets,
+		}
+
+	def restart(self) -> dict:
+		"""Kill and restart the socket server while events keep coming; time the recovery."""
+		bench, sizes = self.bench, self.bench.sizes
+		self._clear()
+		stream = bench.streamer.start(
+			"stream",
+			kind=self.kind,
+			user=USERS[self.kind],
+			interval=1 / sizes.restart_rate,
+			start=bench.counts(100_000),
+		)
+		try:
+			time.sleep(0.5)
+			killed = time.time() * 1000
+			bench.stack.kill(SOCKETIO)
+			try:
+				time.sleep(sizes.restart_outage)
+				restarting = time.time() * 1000
+			finally:
+				bench.stack.restart(SOCKETIO)  # whatever happens, the stack is whole again
+			ready = time.time() * 1000
+			deadline = time.monotonic() + RESTART_TIMEOUT
+			status = self._nodes_back(restarting, deadline)
+			pages = self._pages_back(deadline)
+			time.sleep(0.5)
+		finally:
+			sent = bench.streamer.stop_stream(stream)
+		expected = [c for c, _t, _seq in sent]
+		report, records = self._collect(expected, time.monotonic() + DELIVERY_TIMEOUT)
+		everyone = status["caught_up"] == self.loadgen.connected["ok"]
+		return {
+			"outage_s": sizes.restart_outage,
+			"ready_after_restart_ms": ready - restarting,
+			"all_recovered_after_ready_ms": status["last_caught_up"] - ready if everyone else None,
+			"all_recovered_after_kill_ms": status["last_caught_up"] - killed if everyone else None,
+			"node": status,
+			"pages": {**pages, "last_live_after_ready_ms": pages["last_live"] and pages["last_live"] - ready},
+			"events": len(expected),
+			"node_lost": report["lost"],
+			"node_duplicates": report["duplicates"],
+			"pages_lost": sum(len(set(expected) - {r[0] for r in got}) for got in records),
+		}
+
+	def _nodes_back(self, since: float, deadline: float) -> dict:
+		"""Node clients' status once none is still trying and every connected one caught up."""
+		shown = time.monotonic()
+		while True:
+			status = self.loadgen.command("status", since=since)
+			settled = status["trying"] == 0 and status["caught_up"] >= status["connected"]
+			if settled or time.monotonic() > deadline:
+				status["timed_out"] = not settled
+				return status
+			if time.monotonic() - shown > 5:
+				shown = time.monotonic()
+				print(
+					f"   {self.kind}: {status['connected']} reconnected, {status['caught_up']} caught up, "
+					f"{status['syncing']} catching up, {status['trying']} trying",
+					flush=True,
+				)
+			time.sleep(0.1)
+
+	def _pages_back(self, deadline: float) -> dict:
+		"""The pages' states once none is still trying, and when the last one was live."""
+		while True:
+			states = [page.evaluate(PAGE_STATE[self.kind]) for page in self.pages]
+			if "trying" not in states or time.monotonic() > deadline:
+				all_live = set(states) == {"live"}
+				return {"states": states, "last_live": time.time() * 1000 if all_live else None}
+			time.sleep(0.1)
+
+
+def _rows(results: Results, size: int, wvk: dict, stock: dict) -> None:
+	section = f"2 fan-out to {size:,} sockets"
+	lost_w = wvk["node"]["lost"] + wvk["pages"]["lost"]
+	lost_s = stock["node"]["lost"] + stock["pages"]["lost"]
+	big = size >= 1000
+	results.add(
+		Row(
+			section,
+			"delivery p50 (Node clients)",
+			"ms",
+			wvk["node"]["p50"],
+			stock["node"]["p50"],
+			target="≤ stock" if big else "",
+			met=wvk["node"]["p50"] <= stock["node"]["p50"] if big else None,
+		),
+		Row(
+			section,
+			"delivery p99 (Node clients)",
+			"ms",
+			wvk["node"]["p99"],
+			stock["node"]["p99"],
+			target="≤ stock" if big else "",
+			met=wvk["node"]["p99"] <= stock["node"]["p99"] if big else None,
+		),
+		Row(
+			section,
+			f"delivery p99 ({wvk['browser_pages']} Chromium pages)",
+			"ms",
+			wvk["pages"]["p99"],
+			stock["pages"]["p99"],
+		),
+		Row(section, "events lost (all sockets)", "events", lost_w, lost_s, target="0", met=lost_w == 0),
+		Row(section, "connect the Node clients", "s", wvk["connect_seconds"], stock["connect_seconds"]),
+	)
+
+
+def _restart_rows(results: Results, size: int, wvk: dict, stock: dict) -> None:
+	w, s = wvk["restart"], stock["restart"]
+	section = f"2 socket-server restart, {size:,} sockets"
+
+	def get(restart: dict, value) -> float | None:
+		return None if "error" in restart else value(restart)
+
+	def back(restart: dict) -> float | None:
+		ms = restart["all_recovered_after_ready_ms"]
+		return None if ms is None else ms / 1000
+
+	def lost(restart: dict) -> int:
+		return restart["node_lost"] + restart["pages_lost"]
+
+	recovered_w, lost_w = get(w, back), get(w, lost)
+	results.add(
+		Row(
+			section,
+			"all Node clients back after the server listens",
+			"s",
+			recovered_w,
+			get(s, back),
+			target="≤ 3 s",
+			met=None if recovered_w is None else recovered_w <= 3,
+			note="webview: and caught up",
+		),
+		Row(
+			section,
+			f"Node clients back within {RESTART_TIMEOUT} s",
+			"sockets",
+			get(w, lambda r: r["node"]["caught_up"]),
+			get(s, lambda r: r["node"]["caught_up"]),
+			lower_is_better=False,
+			note="stock pages give up after 3 attempts",
+		),
+		Row(
+			section,
+			"events lost across the restart",
+			"events",
+			lost_w,
+			get(s, lost),
+			target="0",
+			met=None if lost_w is None else lost_w == 0,
+		),
+	)

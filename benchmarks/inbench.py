@@ -1,0 +1,390 @@
+"""The benchmark's hands inside the site: run by the bench's Python, never imported by the harness.
+
+`python inbench.py <site>` (cwd: the bench's sites folder) connects to the site and
+answers one JSON command per stdin line with one `@@ {json}` line on stdout, so stray
+prints of Frappe never pass for an answer. It uses Frappe's own APIs and webview_kit's
+public ones (`publish`, `publish_many`, `auth`), the way an app would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import sys
+import time
+import traceback
+
+import frappe
+
+STOCK_PAGE_ROUTE = "bench-live"
+STOCK_EVENT = "bench_tick"
+PASSWORD = "bench-Password-1"  # loopback-only benchmark users
+ISSUER_ROLE = "Webview Issuer"
+SESSIONS = 10000  # simultaneous sessions allowed to each benchmark user
+
+# The stock page: a "Web Page" document whose own script follows the stream with
+# frappe.realtime.on, applies each value to the DOM and notes when it did.
+STOCK_PAGE_HTML = '<p>Count: <output id="bench-count">–</output></p>'
+STOCK_PAGE_JS = """
+frappe.ready(() => {
+	const out = document.getElementById("bench-count");
+	window.__bench = window.__bench || [];
+	frappe.realtime.on("EVENT", (data) => {
+		out.textContent = data.count;
+		window.__bench.push([data.count, data.t, performance.timeOrigin + performance.now()]);
+	});
+});
+""".replace("EVENT", STOCK_EVENT)
+
+
+class Commands:
+	"""Lines on stdin, read unbuffered so that `select` sees a line the moment it arrives."""
+
+	def __init__(self):
+		self.pending = b""
+
+	def readline(self, timeout: float | None = None) -> str | None:
+		"""The next line, or None once `timeout` seconds pass without one; EOFError at the end."""
+		deadline = None if timeout is None else time.monotonic() + timeout
+		while b"\n" not in self.pending:
+			wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+			if not select.select([0], [], [], wait)[0]:
+				return None
+			chunk = os.read(0, 65536)
+			if not chunk:
+				raise EOFError
+			self.pending += chunk
+		line, _, self.pending = self.pending.partition(b"\n")
+		return line.decode()
+
+
+STDIN = Commands()
+
+
+def now_ms() -> float:
+	return time.time() * 1000
+
+
+def percentiles(values: list[float]) -> dict:
+	ordered = sorted(values)
+	if not ordered:
+		return {}
+
+	def at(q):
+		rank = q * (len(ordered) - 1)
+		low = int(rank)
+		high = min(low + 1, len(ordered) - 1)
+		return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+	return {"p50": at(0.5), "p95": at(0.95), "p99": at(0.99), "n": len(ordered)}
+
+
+# -- setup ----------------------------------------------------------------------
+def ensure_user(email: str, roles: tuple[str, ...] = (), password: str | None = None) -> None:
+	"""Create `email` as the benchmark needs it, once: saving a User costs seconds."""
+	from frappe.utils.password import update_password
+
+	ready = frappe.db.get_value("User", email, ["enabled", "simultaneous_sessions"], as_dict=True)
+	if ready and ready.enabled and ready.simultaneous_sessions == SESSIONS and not roles:
+		return
+	if not ready:
+		frappe.flags.in_import = True  # Frappe throttles sign-ups; these are not strangers
+		frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": email,
+				"first_name": "Bench",
+				"send_welcome_email": 0,
+				"user_type": "Website User",
+				"user_image": "/assets/webview_kit/images/user.svg",  # no gravatar job
+			}
+		).insert(ignore_permissions=True)
+		frappe.flags.in_import = False
+	user = frappe.get_doc("User", email)
+	missing_roles = set(roles) - set(frappe.get_roles(email))
+	if missing_roles:
+		user.add_roles(*missing_roles)
+	# Many pages and sockets of one user at once; the default would end older sessions.
+	if not user.enabled or user.simultaneous_sessions != SESSIONS:
+		user.enabled = 1
+		user.simultaneous_sessions = SESSIONS
+		user.save(ignore_permissions=True)
+		if password:
+			update_password(email, password)
+
+
+def api_key(email: str) -> str:
+	"""`key:secret` of `email`'s API key, made the first time."""
+	from frappe.utils.password import get_decrypted_password
+
+	user = frappe.get_doc("User", email)
+	if user.api_key:
+		secret = get_decrypted_password("User", email, "api_secret", raise_exception=False)
+		if secret:
+			return f"{user.api_key}:{secret}"
+	user.api_key = user.api_key or frappe.generate_hash(length=15)
+	secret = frappe.generate_hash(length=15)
+	user.api_secret = secret
+	user.save(ignore_permissions=True)
+	return f"{user.api_key}:{secret}"
+
+
+def ensure_stock_page() -> str:
+	values = {
+		"title": "Bench live",
+		"route": STOCK_PAGE_ROUTE,
+		"published": 1,
+		"content_type": "HTML",
+		"main_section_html": STOCK_PAGE_HTML,
+		"javascript": STOCK_PAGE_JS,
+	}
+	name = frappe.db.get_value("Web Page", {"route": STOCK_PAGE_ROUTE})
+	doc = frappe.get_doc("Web Page", name) if name else frappe.new_doc("Web Page")
+	if any(doc.get(key) != value for key, value in values.items()):
+		doc.update(values)
+		doc.save(ignore_permissions=True)
+	return "/" + STOCK_PAGE_ROUTE
+
+
+def cmd_setup(users: dict, issuer: str) -> dict:
+	"""Users with passwords, an issuer with an API key, the stock page, and no throttles."""
+	from frappe.installer import update_site_config
+
+	frappe.set_user("Administrator")
+	for email in users.values():
+		ensure_user(email, password=PASSWORD)
+	ensure_user(issuer, roles=(ISSUER_ROLE,))
+	key = api_key(issuer)
+	route = ensure_stock_page()
+	# The benchmark redeems hundreds of links from one address: lift both throttles for the run.
+	restore = {
+		"site_config": {"webview_redeem_rate_limit": frappe.conf.get("webview_redeem_rate_limit")},
+		"system_settings": {
+			"rate_limit_email_link_login": frappe.db.get_single_value(
+				"System Settings", "rate_limit_email_link_login"
+			)
+		},
+	}
+	update_site_config("webview_redeem_rate_limit", 1_000_000)
+	frappe.db.set_single_value("System Settings", "rate_limit_email_link_login", 1_000_000)
+	frappe.db.commit()
+	import webview_kit
+
+	return {
+		"password": PASSWORD,
+		"issuer_key": key,
+		"stock_route": route,
+		"restore": restore,
+		"frappe_version": frappe.__version__,
+		"webview_kit_version": getattr(webview_kit, "__version__", "?"),
+	}
+
+
+def cmd_restore(restore: dict) -> dict:
+	from frappe.installer import update_site_config
+
+	for key, value in restore["site_config"].items():
+		update_site_config(key, "None" if value is None else value)
+	for key, value in restore["system_settings"].items():
+		frappe.db.set_single_value("System Settings", key, value)
+	frappe.db.commit()
+	return {}
+
+
+# -- links ------------------------------------------------------------------------
+def cmd_links(user: str, route: str, count: int, ttl: int = 600) -> list[str]:
+	"""Deep links issued in-process (for the measures that only need many of them)."""
+	from webview_kit import auth
+
+	frappe.set_user("Administrator")
+	urls = [auth.issue_link(user, route, ttl=ttl, issuer="benchmark")["url"] for _ in range(count)]
+	frappe.db.commit()
+	return urls
+
+
+# -- publishing -------------------------------------------------------------------
+def _publisher(kind: str, user: str):
+	"""A function publishing `(i)` with a publish timestamp; returns (t, seq or None)."""
+	if kind == "webview_kit":
+		from webview_kit.publish import EVENT_COUNT, publish, user_room
+
+		room = user_room(user)
+
+		def send(i):
+			t = now_ms()
+			return t, publish(room, EVENT_COUNT, {"count": i, "t": t})
+
+		return send
+
+	def send_stock(i):
+		t = now_ms()
+		frappe.publish_realtime(STOCK_EVENT, {"count": i, "t": t}, user=user)
+		return t, None
+
+	return send_stock
+
+
+def cmd_series(kind: str, user: str, count: int, interval: float, start: int = 0) -> list:
+	"""Publish `count` values, one every `interval` seconds; return [i, t_ms, seq, call_ms] for each."""
+	send = _publisher(kind, user)
+	sent = []
+	began = time.monotonic()
+	for n in range(count):
+		delay = began + n * interval - time.monotonic()
+		if delay > 0:
+			time.sleep(delay)
+		sent.append([start + n, *send(start + n), 0.0])
+		sent[-1][3] = now_ms() - sent[-1][1]
+	return sent
+
+
+def cmd_stream(kind: str, user: str, interval: float, start: int = 0, limit: float = 600) -> list:
+	"""Publish one value every `interval` seconds until a line arrives on stdin (or `limit` s)."""
+	send = _publisher(kind, user)
+	sent = []
+	began = time.monotonic()
+	n = 0
+	while time.monotonic() - began < limit:
+		sent.append([start + n, *send(start + n)])
+		n += 1
+		delay = max(0.0, began + n * interval - time.monotonic())
+		if STDIN.readline(timeout=delay) is not None:
+			break
+	return sent
+
+
+def cmd_throughput(kind: str, user: str, seconds: float, batch: int = 1) -> dict:
+	"""Publish as fast as one Python process can for `seconds`; return publishes per second."""
+	from webview_kit.publish import Event, publish, publish_many, user_room
+
+	room = user_room(user)
+	payload = {"value": 0, "label": "throughput"}
+	done = 0
+	began = time.perf_counter()
+	while time.perf_counter() - began < seconds:
+		if kind == "stock":
+			frappe.publish_realtime("bench_tput", payload, user=user)
+			done += 1
+		elif batch == 1:
+			publish(room, "bench.tput", payload)
+			done += 1
+		else:
+			publish_many([Event(room, "bench.tput", payload) for _ in range(batch)])
+			done += batch
+	elapsed = time.perf_counter() - began
+	return {"events": done, "seconds": elapsed, "per_second": done / elapsed}
+
+
+# -- tokens -----------------------------------------------------------------------
+def _timed(fn, items) -> tuple[list[float], list, float]:
+	took, results = [], []
+	began = time.perf_counter()
+	for item in items:
+		start = time.perf_counter()
+		results.append(fn(item))
+		took.append((time.perf_counter() - start) * 1000)
+	return took, results, time.perf_counter() - began
+
+
+def cmd_tokens(user: str, route: str, count: int) -> dict:
+	"""Issue and verify tokens in this process: webview_kit's deep links against Frappe's login links."""
+	from urllib.parse import parse_qs, urlsplit
+
+	from frappe.www.login import _generate_temporary_login_link
+
+	from webview_kit import auth
+
+	frappe.set_user("Administrator")
+
+	def issue(_):
+		url = auth.issue_link(user, route, ttl=600, issuer="benchmark")["url"]
+		frappe.db.commit()  # the issue's audit record is part of issuing
+		return parse_qs(urlsplit(url).query)[auth.TOKEN_PARAM][0]
+
+	def stock_issue(_):
+		return parse_qs(urlsplit(_generate_temporary_login_link(user, 10)).query)["key"][0]
+
+	def verify(token):
+		return auth.redeem(token, route)["user"]
+
+	def stock_verify(key):
+		# What login_via_key does before it signs the user in.
+		cache_key = f"one_time_login_key:{key}"
+		email = frappe.cache.get_value(cache_key)
+		frappe.cache.delete_value(cache_key)
+		return email
+
+	issue_ms, tokens, _ = _timed(issue, range(count))
+	stock_issue_ms, keys, _ = _timed(stock_issue, range(count))
+	verify_ms, users, verify_s = _timed(verify, tokens)
+	stock_verify_ms, emails, stock_verify_s = _timed(stock_verify, keys)
+	assert set(users) == {user} and set(emails) == {user}, (set(users), set(emails))
+	frappe.db.commit()
+	return {
+		"webview_kit": {
+			"issue_ms": percentiles(issue_ms),
+			"verify_ms": percentiles(verify_ms),
+			"verified_per_second": count / verify_s,
+		},
+		"stock": {
+			"issue_ms": percentiles(stock_issue_ms),
+			"verify_ms": percentiles(stock_verify_ms),
+			"verified_per_second": count / stock_verify_s,
+		},
+	}
+
+
+def cmd_stock_links(user: str, count: int) -> list[str]:
+	"""Frappe's own one-time login links (what "login with email link" mails)."""
+	from frappe.www.login import _generate_temporary_login_link
+
+	return [_generate_temporary_login_link(user, 10) for _ in range(count)]
+
+
+def cmd_ping() -> dict:
+	return {"pid": os.getpid()}
+
+
+COMMANDS = {
+	"ping": cmd_ping,
+	"setup": cmd_setup,
+	"restore": cmd_restore,
+	"links": cmd_links,
+	"stock_links": cmd_stock_links,
+	"series": cmd_series,
+	"stream": cmd_stream,
+	"throughput": cmd_throughput,
+	"tokens": cmd_tokens,
+}
+
+
+def answer(payload: dict) -> None:
+	sys.stdout.write("@@ " + json.dumps(payload) + "\n")
+	sys.stdout.flush()
+
+
+def main(site: str) -> None:
+	frappe.init(site=site, sites_path=".")
+	frappe.connect()
+	answer({"ok": {"ready": True}})
+	while True:
+		try:
+			line = STDIN.readline()
+		except EOFError:
+			break
+		if not line.strip():
+			continue
+		request = json.loads(line)
+		try:
+			result = COMMANDS[request["cmd"]](**request.get("args", {}))
+			frappe.db.commit()
+			answer({"ok": result})
+		except Exception:
+			frappe.db.rollback()
+			answer({"error": traceback.format_exc()})
+	frappe.destroy()
+
+
+if __name__ == "__main__":
+	main(sys.argv[1])

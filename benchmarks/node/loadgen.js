@@ -1,0 +1,228 @@
+// Socket.io load for `python -m benchmarks`: COUNT authenticated sockets of one user,
+// each noting when every event of the stream reached it.
+//
+// Started with one JSON argument (see benchmarks/loadgen.py); it connects every socket
+// through the front (`/socket.io`, websocket transport, a session's `sid` cookie), says
+// {"type": "connected", ...} on stdout, then answers one JSON command per stdin line
+// with one JSON line. Times are wall-clock milliseconds (performance.timeOrigin + now()),
+// the clock the publisher stamps events with.
+//
+// mode "webview_kit": events are webview_kit envelopes ({seq, epoch, data}); after a
+// reconnect a client fetches what it missed from webview_kit.api.catch_up, as a webview
+// page does. mode "stock": events are plain frappe.publish_realtime messages.
+"use strict";
+
+const { io } = require("socket.io-client");
+const { performance } = require("node:perf_hooks");
+const readline = require("node:readline");
+
+const config = JSON.parse(process.argv[2]);
+const now = () => performance.timeOrigin + performance.now();
+const say = (message) => process.stdout.write(JSON.stringify(message) + "\n");
+const CATCH_UP = "/api/method/webview_kit.api.catch_up";
+
+class Client {
+	constructor(index) {
+		this.sid = config.sids[index % config.sids.length];
+		this.times = new Map(); // count -> how many times it arrived
+		this.latencies = [];
+		this.seq = 0;
+		this.epoch = "";
+		this.connects = 0;
+		this.caughtUp = 0;
+		this.catchUps = 0;
+		this.gaps = 0;
+		this.connectErrors = 0;
+		this.syncing = null;
+		this.buffer = [];
+	}
+
+	open() {
+		return new Promise((resolve) => {
+			const socket = io(`${config.url}/${config.site}`, {
+				path: "/socket.io",
+				transports: ["websocket"],
+				extraHeaders: { Cookie: `sid=${this.sid}` },
+				forceNew: true,
+				...config.reconnection,
+			});
+			this.socket = socket;
+			socket.on(config.event, (message) => this.receive(message, now()));
+			socket.on("connect", () => {
+				this.connects += 1;
+				if (this.connects === 1) resolve(true);
+				else this.reconnected(now());
+			});
+			socket.io.on("reconnect_failed", () => {
+				this.gaveUp = true;
+				if (this.connects === 0) resolve(false);
+			});
+			socket.on("connect_error", () => {
+				this.connectErrors += 1;
+				if (this.connects === 0 && !socket.active) resolve(false); // refused, not retrying
+			});
+		});
+	}
+
+	note(data, arrived, live) {
+		this.times.set(data.count, (this.times.get(data.count) || 0) + 1);
+		if (live) this.latencies.push(arrived - data.t);
+	}
+
+	receive(message, arrived) {
+		if (config.mode !== "webview_kit") return this.note(message, arrived, true);
+		if (!message || typeof message.seq !== "number") return;
+		if (this.syncing) this.buffer.push([message, arrived]);
+		else this.accept(message, arrived);
+	}
+
+	// As a webview page does (realtime.js): drop what it had, apply the next one, and hold
+	// anything after a gap until the missing stretch has been fetched.
+	accept(envelope, arrived) {
+		if (envelope.seq <= this.seq && envelope.epoch === this.epoch) return;
+		if (this.seq && envelope.epoch === this.epoch && envelope.seq > this.seq + 1) {
+			this.buffer.push([envelope, arrived]);
+			this.sync();
+			return;
+		}
+		this.apply(envelope, arrived, true);
+	}
+
+	apply(envelope, arrived, live) {
+		this.seq = envelope.seq;
+		this.epoch = envelope.epoch;
+		if (envelope.event === config.event) this.note(envelope.data, arrived, live);
+	}
+
+	async reconnected(at) {
+		if (config.mode !== "webview_kit") {
+			this.caughtUp = at;
+			return;
+		}
+		if (await this.sync()) this.caughtUp = now();
+	}
+
+	/** Catch up; a request while one runs makes it go round once more. True once caught up. */
+	sync() {
+		this.wanted = true;
+		this.syncing ||= (async () => {
+			let ok = true;
+			while (this.wanted) {
+				this.wanted = false;
+				ok = await this.catchUp();
+			}
+			return ok;
+		})().finally(() => {
+			this.syncing = null;
+			const held = this.buffer.sort((a, b) => a[0].seq - b[0].seq);
+			this.buffer = [];
+			for (const [envelope, arrived] of held) this.accept(envelope, arrived);
+		});
+		return this.syncing;
+	}
+
+	async catchUp() {
+		try {
+			for (;;) {
+				const params = new URLSearchParams({ room: config.room, after: this.seq, epoch: this.epoch });
+				const response = await fetch(`${config.url}${CATCH_UP}?${params}`, {
+					headers: { Cookie: `sid=${this.sid}`, Accept: "application/json" },
+				});
+				if (!response.ok) throw new Error(`catch_up answered ${response.status}`);
+				const { message } = await response.json();
+				this.catchUps += 1;
+				for (const envelope of message.events) {
+					if (envelope.seq > this.seq) this.apply(envelope, now(), false);
+				}
+				this.epoch = message.epoch;
+				if (message.gap) {
+					this.gaps += 1;
+					this.seq = message.head; // history no longer covers the gap: move on from the head
+				}
+				if (message.gap || !message.events.length || this.seq >= message.head) return true;
+			}
+		} catch (error) {
+			this.catchUpError = String(error);
+			return false;
+		}
+	}
+}
+
+const clients = Array.from({ length: config.count }, (_, i) => new Client(i));
+
+async function connectAll() {
+	const started = now();
+	let next = 0;
+	let failed = 0;
+	async function lane() {
+		while (next < clients.length) {
+			const client = clients[next++];
+			if (!(await client.open())) failed += 1;
+		}
+	}
+	await Promise.all(Array.from({ length: Math.min(config.concurrency, clients.length) }, lane));
+	say({ type: "connected", ok: clients.length - failed, failed, seconds: (now() - started) / 1000 });
+}
+
+function report(expected) {
+	let lost = 0;
+	let duplicates = 0;
+	let receivedBy = 0;
+	const latencies = [];
+	for (const client of clients) {
+		for (const count of expected) {
+			const times = client.times.get(count) || 0;
+			if (times === 0) lost += 1;
+			if (times > 1) duplicates += times - 1;
+		}
+		if (expected.every((count) => client.times.has(count))) receivedBy += 1;
+		for (const ms of client.latencies) latencies.push(Math.round(ms * 100) / 100);
+	}
+	return { type: "report", lost, duplicates, complete_sockets: receivedBy, latencies };
+}
+
+function status(since) {
+	const connected = clients.filter((c) => c.socket.connected).length;
+	const caught = clients.filter((c) => c.caughtUp > since);
+	return {
+		type: "status",
+		connected,
+		// still trying to reconnect (stock pages stop after reconnectionAttempts)
+		trying: clients.filter((c) => !c.socket.connected && !c.gaveUp).length,
+		gave_up: clients.filter((c) => c.gaveUp && !c.socket.connected).length,
+		connect_errors: clients.reduce((sum, c) => sum + c.connectErrors, 0),
+		caught_up: caught.length,
+		last_caught_up: Math.max(0, ...caught.map((c) => c.caughtUp)),
+		syncing: clients.filter((c) => c.syncing).length,
+		catch_ups: clients.reduce((sum, c) => sum + c.catchUps, 0),
+		gaps: clients.reduce((sum, c) => sum + c.gaps, 0),
+		errors: clients.filter((c) => c.catchUpError).map((c) => c.catchUpError).slice(0, 3),
+	};
+}
+
+const commands = {
+	clock: () => ({ type: "clock", now: now() }),
+	reset: () => {
+		for (const client of clients) {
+			client.times.clear();
+			client.latencies = [];
+		}
+		return { type: "reset" };
+	},
+	report: ({ expected }) => report(expected),
+	status: ({ since }) => status(since),
+	quit: () => {
+		for (const client of clients) client.socket.disconnect();
+		setTimeout(() => process.exit(0), 100);
+		return { type: "quit" };
+	},
+};
+
+readline.createInterface({ input: process.stdin }).on("line", (line) => {
+	if (!line.trim()) return;
+	const request = JSON.parse(line);
+	say(commands[request.cmd](request));
+});
+process.stdin.on("end", () => process.exit(0));
+
+connectAll();
