@@ -10,21 +10,11 @@ every handler of that event has run.
 
 from __future__ import annotations
 
-import os
-
 from playwright.sync_api import Browser, Page, Playwright
 
-from .stats import best_offset
+from stack.chromium import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-	"--no-sandbox",
-	"--disable-gpu",
-	"--disable-dev-shm-usage",
-	"--disable-background-networking",
-	"--disable-component-update",
-	"--no-first-run",
-]
+from .stats import best_offset
 
 WEBVIEW_HOOK = """
 (() => {

@@ -16,18 +16,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from stack.chromium import CHROMIUM, CHROMIUM_ARGS
 from stack.native import Stack
 from stack.supervisor import log_tail
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-	"--no-sandbox",
-	"--disable-gpu",
-	"--disable-dev-shm-usage",
-	"--disable-background-networking",
-	"--disable-component-update",
-	"--no-first-run",
-]
 ISSUER = "e2e-issuer@webview-kit.test"
 POOL_SIZE = 20
 

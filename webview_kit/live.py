@@ -122,6 +122,17 @@ def row(doc) -> dict:
 	)
 
 
+DEFAULT_DOCTYPE = "Webview Demo Task"
+
+
+def requested_doc_room() -> tuple[str, str, str]:
+	"""The document a page was asked for (`?doctype=&name=`), checked readable, and its room."""
+	doctype = frappe.form_dict.get("doctype") or DEFAULT_DOCTYPE
+	name = frappe.form_dict.get("name")
+	check_read(doctype, name)
+	return doctype, name, doc_room(doctype, name)
+
+
 def check_read(doctype: str, name: str) -> None:
 	"""Raise PermissionError unless the session user may read this live document."""
 	if not is_live(doctype):

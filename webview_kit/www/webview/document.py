@@ -2,19 +2,13 @@ import frappe
 
 from webview_kit import live
 from webview_kit.page import require_user, webview_context
-from webview_kit.publish import doc_room
 
 no_cache = 1
-
-DEFAULT_DOCTYPE = "Webview Demo Task"
 
 
 def get_context(context):
 	require_user()
-	doctype = frappe.form_dict.get("doctype") or DEFAULT_DOCTYPE
-	name = frappe.form_dict.get("name")
-	live.check_read(doctype, name)
-	room = doc_room(doctype, name)
+	doctype, name, room = live.requested_doc_room()
 	# The room's position first, the document second: a save in between is replayed, not lost.
 	webview_context(context, [room])
 	context.doc = live.doc_state(frappe.get_doc(doctype, name))

@@ -6,7 +6,7 @@ from webview_kit.publish import user_room
 
 no_cache = 1
 
-DEFAULT_DOCTYPE = "Webview Demo Task"
+DEFAULT_DOCTYPE = live.DEFAULT_DOCTYPE
 
 
 def get_context(context):
