@@ -181,6 +181,9 @@ class Supervisor:
 				time.sleep(0.01)
 
 	def stop_all(self) -> None:
+		# Another process (a test that restarted a service) may have recorded newer pids.
+		if self.state_file.exists():
+			self.state = json.loads(self.state_file.read_text())
 		for name in reversed(list(self.processes)):
 			self.stop(name)
 
