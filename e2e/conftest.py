@@ -49,6 +49,21 @@ def stack():
 			stack.down()
 
 
+@pytest.fixture
+def two_socket_servers(stack):
+	"""A stack with two socket servers for this test, back to what it had afterwards."""
+	if not hasattr(stack, "scale_socketio"):
+		pytest.skip("needs the native stack, which can add a socket server at run time")
+	before = len(stack.endpoints.socketio)
+	if before < 2:
+		stack.scale_socketio(2)
+	try:
+		yield stack
+	finally:
+		if before < 2:
+			stack.scale_socketio(before)
+
+
 @pytest.fixture(scope="session")
 def base_url(stack):
 	return stack.url

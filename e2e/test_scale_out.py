@@ -21,21 +21,6 @@ KILLED = "socketio-1"
 
 
 @pytest.fixture
-def two_socket_servers(stack):
-	"""A stack with two socket servers for this test, back to what it had afterwards."""
-	if not hasattr(stack, "scale_socketio"):
-		pytest.skip("needs the native stack, which can add a socket server at run time")
-	before = len(stack.endpoints.socketio)
-	if before < 2:
-		stack.scale_socketio(2)
-	try:
-		yield stack
-	finally:
-		if before < 2:
-			stack.scale_socketio(before)
-
-
-@pytest.fixture
 def many_redeems(stack):
 	"""Allow the test's two dozen deep-link redeems from one address within a minute."""
 	stack.site_output(["set-config", "webview_redeem_rate_limit", "1000"])

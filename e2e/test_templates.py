@@ -9,14 +9,9 @@ template's main test saves a screenshot per phone (see mobile.SCREENSHOTS).
 # ruff: noqa: F811 (fixtures imported from mobile.py are named again as test arguments)
 from __future__ import annotations
 
-import dataclasses
-import json
-import queue
-import re
+import time
 
 import pytest
-import requests
-import socketio
 from mobile import (  # noqa: F401 (fixtures: one run per phone, people, an editor)
 	EVENT_TIMEOUT,
 	RECORD_LAYOUT_SHIFTS,
@@ -285,109 +280,50 @@ def test_presence_drops_a_viewer_who_loses_the_connection(
 		bens_page.context.close()
 
 
-@pytest.fixture
-def second_socket_server(stack):
-	"""One more Frappe socket.io server on its own port, outside the front's pool."""
-	if not hasattr(stack, "supervisor"):
-		pytest.skip("starts a process of the native stack")
-	from stack.native import free_ports
-	from stack.services import Endpoint, socketio
-
-	endpoints = stack.endpoints
-	extra = Endpoint(endpoints.bind, free_ports(1)[0])
-	more = dataclasses.replace(endpoints, socketio=(*endpoints.socketio, extra))
-	process = dataclasses.replace(
-		socketio(stack.site, more, len(endpoints.socketio)), name="socketio-e2e-extra"
-	)
-	stack.supervisor.start(process, timeout=60)
-	try:
-		yield f"http://{extra.address}"
-	finally:
-		stack.supervisor.stop(process.name)
+def open_counting_sockets(stack, open_) -> tuple[Page, str]:
+	"""Open a page with `open_()`; return it and the socket server its socket reached."""
+	before = stack.socket_clients()
+	page = open_()
+	deadline = time.monotonic() + 10
+	while not (gained := [name for name, n in stack.socket_clients().items() if n > before[name]]):
+		assert time.monotonic() < deadline, f"no socket server took the page's socket: {before}"
+		time.sleep(0.05)
+	assert len(gained) == 1, f"one page, one socket: {gained}"
+	return page, gained[0]
 
 
-class Phone:
-	"""Someone on another socket server: a session from a deep link, and a socket.io client."""
-
-	def __init__(self, stack, deep_link: str, socket_url: str):
-		self.http = requests.Session()
-		landing = self.http.get(deep_link, timeout=30)
-		landing.raise_for_status()
-		config = re.search(r'id="wvk-config">(.*?)</script>', landing.text).group(1)
-		self.csrf = json.loads(config)["csrf_token"]
-		self.url = stack.url
-		self.namespace = f"/{stack.site}"
-		self.lists: queue.Queue = queue.Queue()
-		self.docs: queue.Queue = queue.Queue()
-		# Origin and Host differ in port only, which the socket server allows; it calls
-		# Frappe back at the Origin, here the front.
-		self.socket = socketio.Client(reconnection=False, websocket_extra_options={"origin": stack.url})
-		self.socket.on("webview_kit.presence", lambda e: self.lists.put(e["data"]), namespace=self.namespace)
-		self.socket.on("webview_kit.doc", lambda e: self.docs.put(e["data"]), namespace=self.namespace)
-		self.socket.connect(
-			socket_url,
-			headers={"Cookie": f"sid={self.http.cookies['sid']}", "X-Frappe-Site-Name": stack.site},
-			transports=["websocket"],
-			namespaces=[self.namespace],
-			wait_timeout=15,
-		)
-
-	def follow(self, room: str, save) -> None:
-		"""Join a document room; `save()` saves the document until this socket hears a save."""
-		doctype, name = room.removeprefix("doc:").split("/", 1)
-		self.socket.emit("doc_subscribe", (doctype, name), namespace=self.namespace)
-		for _attempt in range(30):
-			save()
-			try:
-				self.docs.get(timeout=1)
-				return
-			except queue.Empty:
-				continue
-		raise AssertionError(f"never joined {room}")
-
-	def call(self, method: str, **data) -> dict:
-		response = self.http.post(
-			f"{self.url}/api/method/{method}",
-			json=data,
-			headers={"X-Frappe-CSRF-Token": self.csrf},
-			timeout=30,
-		)
-		response.raise_for_status()
-		return response.json()["message"]
-
-	def next_list(self, predicate) -> list[str]:
-		"""Names in the next presence list this socket receives that satisfies `predicate`."""
-		while True:
-			names = [v["name"] for v in self.lists.get(timeout=EVENT_TIMEOUT / 1000)["viewers"]]
-			if predicate(names):
-				return names
-
-	def close(self) -> None:
-		self.socket.disconnect()
-
-
-def test_presence_is_the_same_on_every_socket_server(
-	page: Page, accounts, ana, ben, editor, task_for, stack, second_socket_server
+@pytest.mark.parametrize("phone", ["iphone"])  # about servers, not phones
+def test_presence_is_the_same_on_both_socket_servers(
+	browser: Browser, browser_context_args, accounts, ana, ben, task_for, two_socket_servers, phone
 ):
+	stack = two_socket_servers
 	name = task_for(ana, ben, title="Unload truck 9")
-	room = f"doc:{TASK}/{name}"
-	open_page(page, link(accounts, ana, "/webview/presence", name=name), "/webview/presence")
-	expect(page.get_by_test_id("presence-summary")).to_have_text("Only you are here", timeout=EVENT_TIMEOUT)
-	ben_phone = Phone(stack, link(accounts, ben, "/webview/presence", name=name), second_socket_server)
+	url = lambda who: link(accounts, who, "/webview/presence", name=name)  # noqa: E731
+	anas_page, anas_server = open_counting_sockets(
+		stack, lambda: presence_page(browser, browser_context_args, url(ana))
+	)
+	for _attempt in range(6):  # round-robin: the next socket should go to the other server
+		bens_page, bens_server = open_counting_sockets(
+			stack, lambda: presence_page(browser, browser_context_args, url(ben))
+		)
+		if bens_server != anas_server:
+			break
+		bens_page.context.close()
+	else:
+		pytest.fail(f"every one of Ben's pages reached {anas_server}, as Ana's did")
 	try:
-		saves = iter(range(1000))
-		ben_phone.follow(room, lambda: editor.update(name, description=f"probe {next(saves)}"))
+		# Ben's join reaches Ana through her server, and Ana's leaving reaches Ben through his.
+		expect(viewers(anas_page)).to_have_text(["Ana (you)", "Ben"], timeout=EVENT_TIMEOUT)
+		expect(anas_page.get_by_test_id("presence-activity")).to_have_text("Ben joined")
+		expect(viewers(bens_page)).to_have_text(["Ana", "Ben (you)"])
 
-		ben_phone.call("webview_kit.api.presence_join", client="ben-on-server-two", room=room)
+		anas_page.goto("about:blank")
 
-		assert ben_phone.next_list(lambda names: "Ben" in names) == ["Ana", "Ben"]
-		expect(viewers(page)).to_have_text(["Ana (you)", "Ben"], timeout=EVENT_TIMEOUT)
-
-		page.goto("about:blank")
-
-		assert ben_phone.next_list(lambda names: "Ana" not in names) == ["Ben"]
+		expect(bens_page.get_by_test_id("presence-activity")).to_have_text("Ana left", timeout=EVENT_TIMEOUT)
+		expect(bens_page.get_by_test_id("presence-summary")).to_have_text("Only you are here")
 	finally:
-		ben_phone.close()
+		anas_page.context.close()
+		bens_page.context.close()
 
 
 # -- every template -------------------------------------------------------------------

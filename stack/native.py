@@ -43,6 +43,8 @@ http {{
 """
 MARIADB_READY = ".webview_kit-initialized"
 LOOPBACK = "127.0.0.1"
+TCP_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
+TCP_ESTABLISHED = "01"
 
 
 def free_ports(count: int) -> list[int]:
@@ -106,6 +108,22 @@ class Stack:
 	def restart(self, name: str) -> None:
 		"""Start a killed service again with its recorded definition."""
 		self.supervisor.restart(name)
+
+	def socket_clients(self) -> dict[str, int]:
+		"""Open connections per socket.io server (`socketio-0`: 3, ...): one per page socket.
+
+		Read off the kernel's TCP table, so it needs nothing from Frappe's socket server,
+		which keeps no count of its own.
+		"""
+		names = {ep.port: f"socketio-{i}" for i, ep in enumerate(self.endpoints.socketio)}
+		held = dict.fromkeys(names.values(), 0)
+		for table in TCP_TABLES:
+			for line in table.read_text().splitlines()[1:]:
+				local, _remote, state = line.split()[1:4]
+				port = int(local.rsplit(":", 1)[1], 16)
+				if state == TCP_ESTABLISHED and port in names:
+					held[names[port]] += 1
+		return held
 
 	def is_up(self) -> bool:
 		"""Whether every recorded process is alive."""
