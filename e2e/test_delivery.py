@@ -99,3 +99,32 @@ def test_a_gap_longer_than_history_resyncs_to_the_latest_state(
 	assert len(resyncs) == 1 and resyncs[0][2] == publisher.first_seq + 99, log
 	applied_seqs = [entry[1] for entry in log if entry[1] != "resync"]
 	assert applied_seqs == sorted(set(applied_seqs)), "still in order and never twice"
+
+
+def test_a_queue_redis_restart_resyncs_the_page_and_the_count_goes_on(
+	page: Page, deep_link, start_publisher, stack
+):
+	open_webview(page, deep_link)
+	publisher = start_publisher(interval=0.02)
+	publisher.go()
+	wait_for_count(page, 30)
+
+	stack.kill("redis-queue")  # history, sequences and the events channel go with it
+	try:
+		expect_realtime(page, "reconnecting")  # Frappe's socket server exits with its Redis
+		time.sleep(1)  # the outage
+	finally:
+		stack.restart("redis-queue")
+
+	# The socket server is started again, the publisher's retries carry the count on, and
+	# the page, finding its room's history restarted (a new epoch), resyncs once.
+	expect(page.get_by_test_id("count")).to_have_text("99", timeout=30_000)
+	expect_realtime(page, "live")
+	publisher.wait()
+	log = applied(page)
+	resyncs = [i for i, entry in enumerate(log) if entry[1] == "resync"]
+	assert len(resyncs) == 1, log
+	before, after = log[: resyncs[0]], log[resyncs[0] + 1 :]
+	head = log[resyncs[0]][2]
+	assert [seq for _room, seq in before] == list(range(before[0][1], before[0][1] + len(before))), log
+	assert [seq for _room, seq in after] == list(range(head + 1, head + 1 + len(after))), log

@@ -44,6 +44,7 @@ class Process:
 	cwd: str = "."
 	env: dict[str, str] = field(default_factory=dict)
 	ready: tuple[str, str] = ("tcp", "")  # ("tcp", "host:port") or ("http", url) or ("log", text)
+	respawn: bool = False  # start it again when it dies, as bench's supervisord config does
 
 
 def docker_endpoints() -> Endpoints:
@@ -91,24 +92,32 @@ def web(site: str, ep: Endpoints) -> Process:
 		"frappe.app:application",
 	)
 	return Process(
-		"web", argv, env=frappe_env(site, ep), ready=("http", f"http://{ep.web.address}/api/method/ping")
+		"web",
+		argv,
+		env=frappe_env(site, ep),
+		ready=("http", f"http://{ep.web.address}/api/method/ping"),
+		respawn=True,
 	)
 
 
 def socketio(site: str, ep: Endpoints, index: int) -> Process:
 	port = ep.socketio[index].port
 	env = {**frappe_env(site, ep), "FRAPPE_SOCKETIO_PORT": str(port)}
+	# Frappe's Node server exits whenever its queue Redis connection drops.
 	return Process(
 		f"socketio-{index}",
 		("node", "apps/frappe/socketio.js"),
 		env=env,
 		ready=("tcp", ep.socketio[index].address),
+		respawn=True,
 	)
 
 
 def worker(site: str, ep: Endpoints) -> Process:
 	argv = ("../env/bin/python", "-m", "frappe.utils.bench_helper", "frappe", "worker", "--queue", QUEUES)
-	return Process("worker", argv, cwd="sites", env=frappe_env(site, ep), ready=("log", "Listening on"))
+	return Process(
+		"worker", argv, cwd="sites", env=frappe_env(site, ep), ready=("log", "Listening on"), respawn=True
+	)
 
 
 def frappe_processes(site: str, ep: Endpoints) -> list[Process]:

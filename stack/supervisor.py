@@ -21,6 +21,40 @@ from pathlib import Path
 
 from .services import Process
 
+# Runs "$@" and starts it again whenever it dies, after 0.25 s doubling to 4 s (back to
+# 0.25 s once a run lasted 10 s), like supervisord's autorestart in bench's production
+# config. Until `start` sends SIGUSR1 (the program passed its readiness check), an exit is
+# a failed start: the wrapper exits with the program's status, so `start` reports it at
+# once. SIGTERM reaches the whole process group. A trapped signal interrupts `wait`, hence
+# the inner loop.
+RESPAWN_SH = r"""
+trap 'trap - TERM INT; kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' TERM INT
+trap 'started=1' USR1
+started=0
+delay=250
+while :; do
+	began=$(date +%s)
+	"$@" &
+	child=$!
+	while :; do
+		wait "$child"
+		status=$?
+		kill -0 "$child" 2>/dev/null || break
+	done
+	if [ "$started" = 0 ]; then exit "$status"; fi
+	ran=$(( $(date +%s) - began ))
+	if [ "$ran" -ge 10 ]; then delay=250; fi
+	pause=$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))
+	echo "respawn: $1 exited with status $status after ${ran}s; starting it again in ${pause}s" >&2
+	sleep "$pause"
+	delay=$((delay * 2)); if [ "$delay" -gt 4000 ]; then delay=4000; fi
+done
+"""
+
+
+def respawning(argv: tuple[str, ...]) -> tuple[str, ...]:
+	return ("sh", "-c", RESPAWN_SH, "respawn", *argv)
+
 
 class StackError(RuntimeError):
 	"""A stack step failed; the message names the fix and includes the log tail."""
@@ -107,7 +141,7 @@ class Supervisor:
 		}
 		with open(log, "ab") as out:
 			popen = subprocess.Popen(
-				process.argv,
+				respawning(process.argv) if process.respawn else process.argv,
 				cwd=self.bench / process.cwd,
 				env=env,
 				stdin=subprocess.DEVNULL,
@@ -124,6 +158,8 @@ class Supervisor:
 		}
 		self.save()
 		self.wait_ready(process, popen, timeout)
+		if process.respawn:
+			os.kill(popen.pid, signal.SIGUSR1)  # started: restart it from now on
 
 	def _identity(self, user: pwd.struct_passwd) -> dict:
 		if os.geteuid() != 0:
@@ -172,13 +208,25 @@ class Supervisor:
 		self.save()
 
 	def kill(self, name: str) -> None:
-		"""SIGKILL `name` at once, as a crash would; its record stays for `restart`."""
+		"""SIGKILL `name` and its respawner at once, as if its machine died; the record stays for `restart`."""
 		record = self.processes[name]
 		if self.alive(name):
 			self._signal_group(record["pid"], signal.SIGKILL)
 			while _start_time(record["pid"]) == record["start_time"]:
 				self._reap(record["pid"])
 				time.sleep(0.01)
+
+	def crash(self, name: str) -> int:
+		"""SIGKILL the program `name` runs, leaving its respawner to start it again; return its pid."""
+		record = self.processes[name]
+		if not record["process"].get("respawn"):
+			raise StackError(f"{name} is not respawned: use kill and restart")
+		pid = record["pid"]
+		children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+		if not children:
+			raise StackError(f"{name} is between two runs: nothing to crash")
+		os.kill(int(children[0]), signal.SIGKILL)
+		return int(children[0])
 
 	def stop_all(self) -> None:
 		# Another process (a test that restarted a service) may have recorded newer pids.

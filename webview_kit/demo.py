@@ -14,9 +14,12 @@ DEMO_STAGES = ("Upload", "Validate", "Import")
 
 
 def count(user: str, upto: int = 99, interval: float = 1.0, start: int = 0) -> None:
-	"""Publish start..upto to `user`'s webviews, one value every `interval` seconds."""
+	"""Publish start..upto to `user`'s webviews, one value every `interval` seconds.
+
+	Each publish retries for about 3 s, so the count rides out a Redis restart.
+	"""
 	for value in range(start, upto + 1):
-		publish(user_room(user), EVENT_COUNT, {"count": value}, retries=3)
+		publish(user_room(user), EVENT_COUNT, {"count": value}, retries=5)
 		if value < upto:
 			time.sleep(interval)
 

@@ -185,6 +185,8 @@ def test_compose_service_runs_the_native_process(compose, dotenv, endpoints, nat
 	process = frappe_processes(dotenv["WEBVIEW_KIT_SITE"], endpoints)[native_name]
 	service = compose["services"][SERVICES[native_name]]
 	assert tuple(service["command"]) == process.argv
+	if process.respawn:  # what the native launcher starts again, compose restarts
+		assert service["restart"] in ("unless-stopped", "always", "on-failure"), native_name
 	if native_name.startswith("redis"):
 		return
 	assert service["environment"] == process.env
