@@ -9,6 +9,7 @@ the README's copies).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -17,11 +18,12 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from stack.session import stack_for_run
 from stack.supervisor import StackError
 
 from . import browser, fanout, latency, navigation, report, throughput, tokens, weight
 from .loadgen import ensure_node_modules
-from .run import FULL, QUICK, Bench, stack_for_run
+from .run import FULL, QUICK, Bench, native_stack
 from .stats import Results
 
 HERE = Path(__file__).parent
@@ -58,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
 	machine = report.machine()
 	try:
 		ensure_node_modules()
-		with stack_for_run() as stack, sync_playwright() as playwright:
+		stack = native_stack()
+		reuse = os.environ.get("WEBVIEW_KIT_STACK") == "running"
+		with stack_for_run(stack, reuse=reuse), sync_playwright() as playwright:
 			chromium = browser.launch(playwright)
 			bench = Bench(stack, sizes, chromium, logs)
 			try:

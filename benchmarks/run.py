@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,30 +81,17 @@ def http_redeem(link: str) -> str:
 	return response.cookies["sid"]
 
 
-@contextmanager
-def stack_for_run():
-	"""The running stack when WEBVIEW_KIT_STACK=running, else a fresh one torn down afterwards."""
+def native_stack() -> Stack:
+	"""The native stack to measure; with WEBVIEW_KIT_STACK=running it must be up already."""
 	kind = os.environ.get("WEBVIEW_KIT_STACK")
 	if kind == "docker":
 		raise StackError(
 			"The benchmark measures the native stack: unset WEBVIEW_KIT_STACK or set it to `running`."
 		)
 	stack = Stack()
-	started = False
-	if kind == "running":
-		if not stack.is_up():
-			raise StackError(
-				"WEBVIEW_KIT_STACK=running but no complete stack is running: run `make up` first."
-			)
-		print(f"Using the stack that is already running at {stack.url}", flush=True)
-	else:
-		stack.up()
-		started = True
-	try:
-		yield stack
-	finally:
-		if started:
-			stack.down()
+	if kind == "running" and not stack.is_up():
+		raise StackError("WEBVIEW_KIT_STACK=running but no complete stack is running: run `make up` first.")
+	return stack
 
 
 class Bench:

@@ -18,6 +18,7 @@ import requests
 
 from stack.chromium import CHROMIUM, CHROMIUM_ARGS
 from stack.native import Stack
+from stack.session import stack_for_run
 from stack.supervisor import log_tail
 
 ISSUER = "e2e-issuer@webview-kit.test"
@@ -36,17 +37,10 @@ def stack():
 		stack = DockerStack()
 	else:
 		stack = Stack()
-	started = False
 	if kind and not stack.is_running():
 		pytest.fail(f"WEBVIEW_KIT_STACK={kind} but no such stack is running: run `make up` first.")
-	if not kind and not stack.is_up():
-		stack.up()
-		started = True
-	try:
-		yield stack
-	finally:
-		if started:
-			stack.down()
+	with stack_for_run(stack, reuse=bool(kind) or stack.is_up()) as running:
+		yield running
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from .demo import DEMO_USER, start_demo
 from .docker import DockerStack
 from .layout import REPO
 from .native import Stack
+from .session import stack_for_run
 from .supervisor import StackError
 
 
@@ -77,16 +78,14 @@ def cmd_site(stack: Stack, args: argparse.Namespace) -> None:
 def cmd_test(stack: Stack | DockerStack, args: argparse.Namespace) -> int:
 	"""Run the server tests under bench and the pytest suites against one stack."""
 	if isinstance(stack, DockerStack):
-		# compose rebuilds the image from this checkout and recreates only what changed.
-		started = not stack.is_up()
-		stack.up()
-	elif started := not stack.is_up() or not bench.app_is_current(stack.layout):
-		if stack.is_running():
-			print("The running stack has other app code than this checkout: restarting it.")
-		stack.up()
+		reuse = stack.is_up()
+		if reuse:  # compose rebuilds the image from this checkout and recreates only what changed
+			stack.up()
 	else:
-		print(f"Using the stack that is already running at {stack.url}")
-	try:
+		reuse = stack.is_up() and bench.app_is_current(stack.layout)
+		if not reuse and stack.is_running():
+			print("The running stack has other app code than this checkout: restarting it.")
+	with stack_for_run(stack, reuse=reuse, keep=args.keep):
 		if args.only in (None, "server"):
 			print("\n== Server tests (bench run-tests --app webview_kit) ==", flush=True)
 			stack.site_command(["run-tests", "--app", "webview_kit"], "server-tests", show=True)
@@ -99,9 +98,6 @@ def cmd_test(stack: Stack | DockerStack, args: argparse.Namespace) -> int:
 		return subprocess.run(
 			[sys.executable, "-m", "pytest", *suites, *args.pytest_args], cwd=REPO, env=env
 		).returncode
-	finally:
-		if started and not args.keep:
-			stack.down()
 
 
 def cmd_lint(stack: Stack, args: argparse.Namespace) -> int:
