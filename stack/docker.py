@@ -112,8 +112,13 @@ class DockerStack:
 			return False
 		listed = self._compose(["ps", "--all", "--format", "json"], capture=True).stdout
 		containers = _parse_ps(listed)
-		states = {c["Service"]: (c.get("State"), c.get("Health") or "") for c in containers}
-		return all(states.get(service) == ("running", "healthy") for service in SERVICES.values())
+		states: dict[str, list[tuple]] = {}
+		for c in containers:  # a scaled service (websocket) lists one container per replica
+			states.setdefault(c["Service"], []).append((c.get("State"), c.get("Health") or ""))
+		return all(
+			states.get(service) and all(state == ("running", "healthy") for state in states[service])
+			for service in SERVICES.values()
+		)
 
 	def site_command(self, args: list[str], step: str, show: bool = False) -> None:
 		"""Run a site command in the backend container; with `show`, its output goes to the terminal."""

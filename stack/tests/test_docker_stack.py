@@ -108,6 +108,14 @@ def test_is_up_only_when_every_long_running_service_is_healthy(docker, health, u
 	assert DockerStack().is_up() is up
 
 
+def test_is_up_only_when_every_replica_is_healthy(docker, tmp_path):
+	docker({})
+	rows = [{"Service": s, "State": "running", "Health": "healthy"} for s in SERVICES.values()]
+	rows.append({"Service": "websocket", "State": "running", "Health": "unhealthy"})
+	(tmp_path / "ps.json").write_text("\n".join(json.dumps(row) for row in rows))
+	assert not DockerStack().is_up()
+
+
 def test_compose_ps_json_array_of_older_compose_is_understood(docker, tmp_path):
 	docker({})
 	rows = [{"Service": s, "State": "running", "Health": "healthy"} for s in SERVICES.values()]

@@ -193,9 +193,17 @@ def test_compose_service_runs_the_native_process(compose, dotenv, endpoints, nat
 	assert PurePosixPath(service["working_dir"]) == PurePosixPath(BENCH, process.cwd)
 
 
-def test_compose_has_one_websocket_per_native_socketio_server(endpoints):
-	assert len(endpoints.socketio) == 1
-	assert endpoints.socketio[0].host == "websocket"
+def test_websocket_replicas_follow_socketio_servers_as_natively(dotenv, endpoints):
+	raw = yaml.safe_load(COMPOSE_FILE.read_text())
+	default = interpolate(raw, dotenv)["services"]["websocket"]["deploy"]["replicas"]
+	scaled = interpolate(raw, {**dotenv, "SOCKETIO_SERVERS": "3"})["services"]["websocket"]["deploy"]
+	assert default == layout_default("SOCKETIO_SERVERS") == "1"
+	assert scaled["replicas"] == "3"
+	# Replicas share one name and port; nginx's upstream lists that name once.
+	assert endpoints.socketio == (services.Endpoint("websocket", 9000),)
+	assert (
+		"ports" not in raw["services"]["websocket"] and "container_name" not in raw["services"]["websocket"]
+	)
 
 
 def test_healthchecks_probe_the_ports_the_processes_listen_on(compose, endpoints):
