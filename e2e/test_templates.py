@@ -302,7 +302,8 @@ def test_presence_is_the_same_on_both_socket_servers(
 	anas_page, anas_server = open_counting_sockets(
 		stack, lambda: presence_page(browser, browser_context_args, url(ana))
 	)
-	for _attempt in range(6):  # round-robin: the next socket should go to the other server
+	# Round-robin: Ben's next socket should go to the other server.
+	for attempt in range(1, 7):  # noqa: B007 (printed below)
 		bens_page, bens_server = open_counting_sockets(
 			stack, lambda: presence_page(browser, browser_context_args, url(ben))
 		)
@@ -311,6 +312,7 @@ def test_presence_is_the_same_on_both_socket_servers(
 		bens_page.context.close()
 	else:
 		pytest.fail(f"every one of Ben's pages reached {anas_server}, as Ana's did")
+	print(f"\nAna's page on {anas_server}, Ben's on {bens_server} (try {attempt})")
 	try:
 		# Ben's join reaches Ana through her server, and Ana's leaving reaches Ben through his.
 		expect(viewers(anas_page)).to_have_text(["Ana (you)", "Ben"], timeout=EVENT_TIMEOUT)
