@@ -14,7 +14,6 @@ happens; labelled counters keep one hash field per label value (`links_refused:e
 from __future__ import annotations
 
 import hmac
-import importlib.util
 
 import frappe
 import redis
@@ -101,11 +100,9 @@ def counts() -> dict[str, int]:
 	return {k.decode(): int(v) for k, v in _connection().hgetall(_key()).items()}
 
 
-def live_webviews() -> int | None:
-	"""Pages connected right now, from presence; None where presence is not installed."""
-	if importlib.util.find_spec("webview_kit.presence") is None:
-		return None
-	from webview_kit.presence import live_count
+def live_webviews() -> int:
+	"""Pages connected right now, from presence's leases."""
+	from webview_kit.presence import live_count  # presence publishes, and publish counts here
 
 	return live_count()
 
@@ -128,9 +125,9 @@ class RedisCollector(Collector):
 		for reason in sorted(set(refusal_reasons()) | seen):
 			refused.add_metric([reason], stored.get(f"{REFUSED}:{reason}", 0))
 		yield refused
-		live = live_webviews()
-		if live is not None:
-			yield GaugeMetricFamily(PREFIX + "live_webviews", "Webview pages connected now.", value=live)
+		yield GaugeMetricFamily(
+			PREFIX + "live_webviews", "Webview pages connected now.", value=live_webviews()
+		)
 
 
 def render() -> bytes:

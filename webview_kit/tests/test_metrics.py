@@ -2,9 +2,7 @@
 
 import json
 import random
-import unittest
 from contextlib import contextmanager
-from importlib.util import find_spec
 from unittest.mock import patch
 
 import frappe
@@ -213,12 +211,10 @@ class TestMetricsEndpoint(MetricsTestCase):
 		family = self.families(metrics.render().decode()).get("webview_live_webviews")
 		return family and family.samples[0].value
 
-	@unittest.skipUnless(find_spec("webview_kit.presence"), "presence is not installed")
 	def test_live_webviews_are_presence_live_count(self):
 		with patch("webview_kit.presence.live_count", return_value=7):
 			self.assertEqual(self.live_webviews(), 7)
 
-	@unittest.skipUnless(find_spec("webview_kit.presence"), "presence is not installed")
 	def test_a_page_joining_presence_is_a_live_webview(self):
 		from webview_kit import presence
 
@@ -226,10 +222,6 @@ class TestMetricsEndpoint(MetricsTestCase):
 		presence.join(client, READER)
 		self.addCleanup(presence.leave, client, READER)
 		self.assertGreaterEqual(self.live_webviews(), 1)
-
-	@unittest.skipIf(find_spec("webview_kit.presence"), "presence is installed")
-	def test_without_presence_there_is_no_live_webviews_gauge(self):
-		self.assertIsNone(self.live_webviews())
 
 	def test_guests_get_no_metrics(self):
 		self.site_config("webview_metrics_token", "s3cret-metrics-token")
