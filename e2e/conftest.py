@@ -78,10 +78,11 @@ class Accounts:
 
 	def __init__(self, stack):
 		self.stack = stack
-		# Stable names: a cached site creates them once. Tests read sequence numbers
-		# relative to what the room held before, so leftovers of earlier runs do no harm.
+		# Stable names: a cached site creates them once. A stack kept running between
+		# runs still holds their rooms (a count at 99 already), so those are forgotten.
 		users = [f"e2e-{i}@webview-kit.test" for i in range(POOL_SIZE)]
 		stack.site_output(["webview", "ensure-user", *itertools.chain(*(("--email", u) for u in users))])
+		stack.site_output(["webview", "forget", *itertools.chain(*(("--user", u) for u in users))])
 		issuer_line = stack.site_output(
 			["webview", "ensure-user", "--email", ISSUER, "--role", "Webview Issuer", "--api-key"]
 		)

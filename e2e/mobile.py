@@ -106,6 +106,8 @@ class People:
 					*(a for e in emails for a in ("--email", e)),
 				]
 			)
+			# What a stack kept running since an earlier run still holds for them.
+			stack.site_output(["webview", "forget", *(a for e in emails for a in ("--user", e))])
 		line = stack.site_output(
 			[
 				"webview",

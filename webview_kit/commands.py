@@ -81,6 +81,18 @@ def revoke(context, user):
 	click.echo(f"Ended {auth.revoke(user)} webview session(s) of {user}")
 
 
+@webview.command("forget")
+@click.option("--user", "users", required=True, multiple=True)
+@pass_context
+def forget(context, users):
+	"""Delete the webview history of USERs' rooms, as expiry would (open pages resync)."""
+	from webview_kit.publish import forget, user_room
+
+	_connect(context)
+	for user in users:
+		click.echo(f"{user}: {'forgotten' if forget(user_room(user)) else 'nothing to forget'}")
+
+
 @webview.command("ensure-user")
 @click.option("--email", "emails", required=True, multiple=True)
 @click.option("--first-name", default="Webview")

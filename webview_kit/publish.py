@@ -35,6 +35,7 @@ __all__ = [
 	"Event",
 	"PublishError",
 	"doc_room",
+	"forget",
 	"history",
 	"publish",
 	"publish_many",
@@ -209,6 +210,17 @@ def _send(encoded: list, retries: int) -> list[int]:
 				raise PublishError(f"Redis is unreachable, nothing was published: {e}")
 			time.sleep(min(0.1 * 2**attempt, 2))
 	raise AssertionError("unreachable")
+
+
+def forget(room: str) -> bool:
+	"""Delete `room`'s sequence, history and latest values, as expiry would; say if it had any.
+
+	Pages still open on the room find a new epoch on their next event and resync.
+	"""
+	try:
+		return bool(_connection().delete(*_keys(room)))
+	except redis.exceptions.ConnectionError as e:
+		raise PublishError(f"Redis is unreachable, nothing was forgotten: {e}")
 
 
 def room_head(room: str) -> dict:

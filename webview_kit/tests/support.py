@@ -53,7 +53,7 @@ def fresh_doc_room(doctype: str = "ToDo") -> str:
 
 def clear_room(room: str) -> None:
 	"""Delete a room's sequence, history and latest values, as expiry would."""
-	publish._connection().delete(*publish._keys(room))
+	publish.forget(room)
 
 
 def _in_site(fn, site: str, sites_path: str):

@@ -95,6 +95,11 @@ class TestCatchUp(ApiTestCase):
 
 
 class TestIssueAndRevoke(ApiTestCase):
+	def setUp(self):
+		frappe.set_user("Administrator")
+		self.addCleanup(frappe.set_user, "Administrator")
+		auth.revoke(READER)  # sessions an earlier run on this site left (test_auth starts some)
+
 	def test_user_issues_a_link_for_themself(self):
 		frappe.set_user(READER)
 		link = api.issue_link(READER, ROUTE, ttl="60", device="phone")

@@ -228,6 +228,15 @@ class TestHistory(PublishTestCase):
 	def test_room_head_of_an_unused_room_is_empty(self):
 		self.assertEqual(room_head(self.room()), {"seq": 0, "epoch": "", "latest": {}})
 
+	def test_a_forgotten_room_is_empty_and_says_it_had_events(self):
+		room = self.room()
+		publish.publish(room, EVENT, "a")
+
+		self.assertTrue(publish.forget(room))
+
+		self.assertEqual(room_head(room), {"seq": 0, "epoch": "", "latest": {}})
+		self.assertFalse(publish.forget(room))
+
 
 class TestCoalesce(PublishTestCase):
 	def test_coalesced_stream_keeps_only_the_latest_value(self):
