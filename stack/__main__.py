@@ -62,7 +62,9 @@ def cmd_status(stack: Stack, args: argparse.Namespace) -> None:
 		return
 	for name, record in processes.items():
 		state = "up" if stack.supervisor.alive(name) else "DOWN"
-		print(f"{name:15} {state:5} pid {record['pid']:<8} {record['log']}")
+		restarts = stack.supervisor.restarts(name)
+		again = f"restarted {restarts}x" if restarts else ""
+		print(f"{name:15} {state:5} pid {record['pid']:<8} {again:14} {record['log']}")
 	print(f"front: {stack.url}")
 
 

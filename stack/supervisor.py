@@ -45,11 +45,14 @@ while :; do
 	ran=$(( $(date +%s) - began ))
 	if [ "$ran" -ge 10 ]; then delay=250; fi
 	pause=$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))
-	echo "respawn: $1 exited with status $status after ${ran}s; starting it again in ${pause}s" >&2
+	echo "respawned: $1 exited with status $status after ${ran}s; starting it again in ${pause}s" >&2
 	sleep "$pause"
 	delay=$((delay * 2)); if [ "$delay" -gt 4000 ]; then delay=4000; fi
 done
 """
+
+
+RESPAWNED = "respawned: "  # what RESPAWN_SH writes to the log at each restart
 
 
 def respawning(argv: tuple[str, ...]) -> tuple[str, ...]:
@@ -121,6 +124,11 @@ class Supervisor:
 	def alive(self, name: str) -> bool:
 		record = self.processes.get(name)
 		return bool(record) and _start_time(record["pid"]) == record["start_time"]
+
+	def restarts(self, name: str) -> int:
+		"""How often the respawner has started `name` again (its log begins at each `up`)."""
+		log = Path(self.processes[name]["log"])
+		return log.read_text(errors="replace").count(RESPAWNED) if log.exists() else 0
 
 	def running(self) -> list[str]:
 		return [name for name in self.processes if self.alive(name)]

@@ -59,6 +59,7 @@ def test_a_crashed_program_is_started_again(supervisor, http_server):
 	wait_for(lambda: answers(http_server.ready[1]), 10, "the server answers again")
 	assert supervisor.alive("http")
 	assert log.read_text().count("Serving HTTP") == 2
+	assert supervisor.restarts("http") == 1
 
 
 def test_stop_ends_the_program_and_its_respawner(supervisor, http_server):
