@@ -52,39 +52,55 @@ DEFAULT_HISTORY_TTL = 24 * 3600
 DEFAULT_MAX_PAYLOAD = 64 * 1024
 CATCH_UP_LIMIT = 1000
 
-# KEYS: meta hash, stream, latest hash. ARGV: room, event, data (JSON-encoded), ts,
-# coalesce (0/1), a fresh epoch (kept only if the room has none), maxlen, ttl,
-# the channel message's opening, the channel.
+# Publishes a batch of events in order and returns their sequence numbers.
+# KEYS: per event, its room's meta hash, stream and latest hash.
+# ARGV: maxlen, ttl, the channel message's opening, the channel, a fresh epoch (taken by a
+# room that has none), ts; then per event its room, event and data (JSON-encoded) and
+# coalesce (0/1). Each room's keys get their expiry once per batch.
 _PUBLISH_LUA = """
-redis.call('HSETNX', KEYS[1], 'epoch', ARGV[6])
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local coalesce = ARGV[5] == '1'
-local envelope = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '","room":' .. ARGV[1]
-	.. ',"event":' .. ARGV[2] .. ',"ts":' .. ARGV[4] .. ',"coalesce":' .. (coalesce and 'true' or 'false')
-	.. ',"data":' .. ARGV[3] .. '}'
-local maxlen = tonumber(ARGV[7])
--- A coalesced event replaces its own previous value only, never other events' history.
-if coalesce then
-	local previous = redis.call('HGET', KEYS[1], 'c:' .. ARGV[2])
-	if previous then redis.call('XDEL', KEYS[2], previous .. '-0') end
-	redis.call('HSET', KEYS[1], 'c:' .. ARGV[2], seq)
-else
-	redis.call('HDEL', KEYS[1], 'c:' .. ARGV[2])
+local maxlen, ttl, opening, channel, fresh, ts = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local seqs, expiring, epochs = {}, {}, {}
+for i = 0, #KEYS / 3 - 1 do
+	local meta, stream, latest = KEYS[3 * i + 1], KEYS[3 * i + 2], KEYS[3 * i + 3]
+	local room, event, data, coalesce = unpack(ARGV, 7 + 4 * i, 10 + 4 * i)
+	local epoch = epochs[meta]
+	if not epoch then
+		redis.call('HSETNX', meta, 'epoch', fresh)
+		epoch = redis.call('HGET', meta, 'epoch')
+		epochs[meta] = epoch
+	end
+	local seq = redis.call('HINCRBY', meta, 'seq', 1)
+	coalesce = coalesce == '1'
+	local envelope = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '","room":' .. room
+		.. ',"event":' .. event .. ',"ts":' .. ts .. ',"coalesce":' .. (coalesce and 'true' or 'false')
+		.. ',"data":' .. data .. '}'
+	-- A coalesced event replaces its own previous value only, never other events' history.
+	if coalesce then
+		local previous = redis.call('HGET', meta, 'c:' .. event)
+		if previous then redis.call('XDEL', stream, previous .. '-0') end
+		redis.call('HSET', meta, 'c:' .. event, seq)
+	else
+		redis.call('HDEL', meta, 'c:' .. event)
+	end
+	redis.call('XADD', stream, seq .. '-0', 'e', envelope)
+	-- Remember the newest sequence trimmed away, so history() can tell a gap from a coalesced skip.
+	local excess = redis.call('XLEN', stream) - maxlen
+	if excess > 0 then
+		local dropped = redis.call('XRANGE', stream, '-', '+', 'COUNT', excess)
+		redis.call('HSET', meta, 'trimmed', string.sub(dropped[#dropped][1], 1, -3))
+		redis.call('XTRIM', stream, 'MAXLEN', maxlen)
+	end
+	redis.call('HSET', latest, event, envelope)
+	expiring[meta], expiring[stream], expiring[latest] = true, true, true
+	redis.call('PUBLISH', channel, opening .. '"event":' .. event .. ',"room":' .. room .. ',"message":' .. envelope .. '}')
+	seqs[#seqs + 1] = seq
 end
-redis.call('XADD', KEYS[2], seq .. '-0', 'e', envelope)
--- Remember the newest sequence trimmed away, so history() can tell a gap from a coalesced skip.
-local excess = redis.call('XLEN', KEYS[2]) - maxlen
-if excess > 0 then
-	local dropped = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', excess)
-	redis.call('HSET', KEYS[1], 'trimmed', string.sub(dropped[#dropped][1], 1, -3))
-	redis.call('XTRIM', KEYS[2], 'MAXLEN', maxlen)
-end
-redis.call('HSET', KEYS[3], ARGV[2], envelope)
-for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[8]) end
-redis.call('PUBLISH', ARGV[10], ARGV[9] .. '"event":' .. ARGV[2] .. ',"room":' .. ARGV[1] .. ',"message":' .. envelope .. '}')
-return seq
+for key in pairs(expiring) do redis.call('EXPIRE', key, ttl) end
+return seqs
 """
+# Events per Lua call: a call blocks Redis while it runs, so a huge batch is cut into calls
+# of this size, sent in one round trip.
+SCRIPT_BATCH = 500
 
 
 class PublishError(frappe.ValidationError):
@@ -142,27 +158,27 @@ def validate_room(room: str) -> None:
 	)
 
 
-def _encode(event: Event) -> list:
+def _encode(event: Event, room_json: str, limit: int) -> list:
 	if not event.event or not isinstance(event.event, str):
 		raise PublishError("An event needs a non-empty string name")
 	try:
 		data = json.dumps(event.data, separators=(",", ":"), allow_nan=False)
 	except (TypeError, ValueError) as e:
 		raise PublishError(f"Event {event.event!r} data is not JSON-serialisable: {e}")
-	limit = _conf("webview_max_payload", DEFAULT_MAX_PAYLOAD)
 	if len(data) > limit:
 		raise PublishError(f"Event {event.event!r} data is {len(data)} bytes, over the {limit}-byte limit")
+	return [room_json, json.dumps(event.event), data, "1" if event.coalesce else "0"]
+
+
+def _batch_args() -> list:
+	"""What every event of a batch shares: history length and TTL, the channel, a fresh epoch, ts."""
 	return [
-		json.dumps(event.room),
-		json.dumps(event.event),
-		data,
-		str(int(time.time() * 1000)),
-		"1" if event.coalesce else "0",
-		secrets.token_hex(8),
 		str(_conf("webview_history_length", DEFAULT_HISTORY_LENGTH)),
 		str(_conf("webview_history_ttl", DEFAULT_HISTORY_TTL)),
 		'{"namespace":' + json.dumps(frappe.local.site) + ",",
 		CHANNEL,
+		secrets.token_hex(8),
+		str(int(time.time() * 1000)),
 	]
 
 
@@ -187,24 +203,31 @@ def publish(
 
 def publish_many(events: list[Event], *, after_commit: bool = False, retries: int = 0) -> list[int | None]:
 	"""Publish `events` in order in one Redis round trip; validated all before any is sent."""
+	rooms = {}
 	for room in {e.room for e in events}:
 		validate_room(room)
-	encoded = [(_keys(e.room), _encode(e)) for e in events]
+		rooms[room] = (_keys(room), json.dumps(room))
+	limit = _conf("webview_max_payload", DEFAULT_MAX_PAYLOAD)
+	encoded = [(rooms[e.room][0], _encode(e, rooms[e.room][1], limit)) for e in events]
+	shared = _batch_args()
 	if after_commit:
-		frappe.db.after_commit.add(lambda: _send(encoded, retries))
+		frappe.db.after_commit.add(lambda: _send(encoded, shared, retries))
 		return [None] * len(events)
-	return _send(encoded, retries)
+	return _send(encoded, shared, retries)
 
 
-def _send(encoded: list, retries: int) -> list[int]:
+def _send(encoded: list, shared: list, retries: int) -> list[int]:
+	chunks = [encoded[i : i + SCRIPT_BATCH] for i in range(0, len(encoded), SCRIPT_BATCH)]
 	for attempt in range(retries + 1):
 		try:
 			script = _script()
 			pipe = _connection().pipeline(transaction=False)
-			for keys, args in encoded:
+			for chunk in chunks:
+				keys = [key for event_keys, _args in chunk for key in event_keys]
+				args = [*shared, *(arg for _keys, event_args in chunk for arg in event_args)]
 				script(keys=keys, args=args, client=pipe)
 			metrics.count_in(pipe, "events_published", len(encoded))
-			return [int(seq) for seq in pipe.execute()[: len(encoded)]]
+			return [int(seq) for seqs in pipe.execute()[: len(chunks)] for seq in seqs]
 		except redis.exceptions.ConnectionError as e:
 			if attempt == retries:
 				raise PublishError(f"Redis is unreachable, nothing was published: {e}")

@@ -61,6 +61,20 @@ class TestSequence(PublishTestCase):
 		self.assertEqual(seqs, [1, 1, 2])
 		self.assertEqual([e["data"] for e in history(first, 0)["events"]], ["a", "c"])
 
+	def test_a_batch_cut_into_several_script_calls_keeps_its_order_and_expiry(self):
+		self.conf(webview_history_ttl=30)
+		first, second = self.room(), self.room()
+		events = [Event(first if n % 2 else second, EVENT, n) for n in range(7)]
+		with patch.object(publish, "SCRIPT_BATCH", 3):
+			seqs = publish_many(events)
+		self.assertEqual(seqs, [1, 1, 2, 2, 3, 3, 4])
+		self.assertEqual([e["data"] for e in history(first, 0)["events"]], [1, 3, 5])
+		self.assertEqual([e["data"] for e in history(second, 0)["events"]], [0, 2, 4, 6])
+		conn = publish._connection()
+		for key in [*publish._keys(first), *publish._keys(second)]:
+			with self.subTest(key=key):
+				self.assertTrue(0 < conn.ttl(key) <= 30, msg=f"TTL of {key} is {conn.ttl(key)}")
+
 	def test_user_room_accepts_an_existing_user(self):
 		user = ensure_user("wvk-publish@example.com")
 		room = user_room(user)
