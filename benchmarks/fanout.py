@@ -225,7 +225,12 @@ class Crowd:
 				shown = time.monotonic()
 				print(
 					f"   {self.kind}: {status['connected']} reconnected, {status['caught_up']} caught up, "
-					f"{status['syncing']} catching up, {status['trying']} trying",
+					f"{status['syncing']} catching up, {status['trying']} trying"
+					+ (
+						f" (connect errors: {', '.join(status['connect_error_kinds'])})"
+						if status["trying"]
+						else ""
+					),
 					flush=True,
 				)
 			time.sleep(0.1)

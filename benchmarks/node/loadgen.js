@@ -50,6 +50,7 @@ class Client {
 			socket.on(config.event, (message) => this.receive(message, now()));
 			socket.on("connect", () => {
 				this.connects += 1;
+				this.retryDelay = 0;
 				if (this.connects === 1) resolve(true);
 				else this.reconnected(now());
 			});
@@ -57,11 +58,20 @@ class Client {
 				this.gaveUp = true;
 				if (this.connects === 0) resolve(false);
 			});
-			socket.on("connect_error", () => {
+			socket.on("connect_error", (error) => {
 				this.connectErrors += 1;
+				this.connectError = error.message;
 				if (this.connects === 0 && !socket.active) resolve(false); // refused, not retrying
+				// A refusal by the server's auth middleware ends socket.io's own retries; a
+				// webview page then retries on its own (realtime.js retryLater), so this does too.
+				if (this.connects > 0 && !socket.active && config.mode === "webview_kit") this.retryLater();
 			});
 		});
+	}
+
+	retryLater() {
+		this.retryDelay = Math.min((this.retryDelay || 250) * 2, 4000);
+		setTimeout(() => this.socket.connect(), this.retryDelay * (0.5 + Math.random()));
 	}
 
 	note(data, arrived, live) {
@@ -197,6 +207,7 @@ function status(since) {
 		catch_ups: clients.reduce((sum, c) => sum + c.catchUps, 0),
 		gaps: clients.reduce((sum, c) => sum + c.gaps, 0),
 		errors: clients.filter((c) => c.catchUpError).map((c) => c.catchUpError).slice(0, 3),
+		connect_error_kinds: [...new Set(clients.map((c) => c.connectError).filter(Boolean))].slice(0, 5),
 	};
 }
 
