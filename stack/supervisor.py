@@ -80,14 +80,19 @@ def _start_time(pid: int) -> str | None:
 	return None if fields[0] == "Z" else fields[19]
 
 
+def tcp_answers(address: str) -> bool:
+	"""Whether something accepts a TCP connection at `address` ("host:port") now."""
+	host, port = address.rsplit(":", 1)
+	try:
+		with socket.create_connection((host, int(port)), timeout=0.5):
+			return True
+	except OSError:
+		return False
+
+
 def _is_ready(kind: str, target: str, log: Path, site: str | None) -> bool:
 	if kind == "tcp":
-		host, port = target.rsplit(":", 1)
-		try:
-			with socket.create_connection((host, int(port)), timeout=0.5):
-				return True
-		except OSError:
-			return False
+		return tcp_answers(target)
 	if kind == "http":
 		# Frappe serves a site by this header; nginx sets it for everyone else.
 		headers = {"X-Frappe-Site-Name": site} if site else {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import socket
 import sys
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from stack.native import free_ports
 from stack.services import Process
-from stack.supervisor import StackError, Supervisor, _start_time
+from stack.supervisor import StackError, Supervisor, _start_time, tcp_answers
 
 
 @pytest.fixture
@@ -32,15 +31,6 @@ def http_server():
 	)
 
 
-def answers(address: str) -> bool:
-	host, port = address.rsplit(":", 1)
-	try:
-		with socket.create_connection((host, int(port)), timeout=0.5):
-			return True
-	except OSError:
-		return False
-
-
 def wait_for(condition, timeout: float, what: str) -> None:
 	deadline = time.monotonic() + timeout
 	while not condition():
@@ -56,7 +46,7 @@ def test_a_crashed_program_is_started_again(supervisor, http_server):
 
 	# The respawner writes this once it has reaped the program, every thread of it gone.
 	wait_for(lambda: "exited with status 137" in log.read_text(), 5, "the respawner saw the crash")
-	wait_for(lambda: answers(http_server.ready[1]), 10, "the server answers again")
+	wait_for(lambda: tcp_answers(http_server.ready[1]), 10, "the server answers again")
 	assert supervisor.alive("http")
 	assert log.read_text().count("Serving HTTP") == 2
 	assert supervisor.restarts("http") == 1
@@ -70,7 +60,7 @@ def test_stop_ends_the_program_and_its_respawner(supervisor, http_server):
 	supervisor.stop("http")
 
 	assert _start_time(wrapper) is None and _start_time(program) is None
-	assert not answers(http_server.ready[1])
+	assert not tcp_answers(http_server.ready[1])
 
 
 def test_kill_is_not_undone_by_the_respawner(supervisor, http_server):
@@ -80,7 +70,7 @@ def test_kill_is_not_undone_by_the_respawner(supervisor, http_server):
 	time.sleep(1)  # longer than the first respawn delay
 
 	assert not supervisor.alive("http")
-	assert not answers(http_server.ready[1])
+	assert not tcp_answers(http_server.ready[1])
 
 
 def test_a_program_that_fails_at_once_fails_the_start(supervisor):
