@@ -58,6 +58,20 @@ def two_socket_servers(stack):
 			stack.scale_socketio(before)
 
 
+@pytest.fixture
+def site_setting(stack):
+	"""Return `set(key, value)`: a site config value for this test, set back to None afterwards."""
+	changed = []
+
+	def set_(key: str, value) -> None:
+		stack.site_output(["set-config", key, str(value)])
+		changed.append(key)
+
+	yield set_
+	for key in reversed(changed):
+		stack.site_output(["set-config", key, "None"])
+
+
 @pytest.fixture(scope="session")
 def base_url(stack):
 	return stack.url

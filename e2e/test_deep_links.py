@@ -54,10 +54,9 @@ def test_revoking_the_user_ends_the_live_page(page: Page, deep_link, user, accou
 
 
 @pytest.fixture
-def redeem_limit_of_three(stack):
-	stack.site_output(["set-config", "webview_redeem_rate_limit", "3"])
-	yield 3
-	stack.site_output(["set-config", "webview_redeem_rate_limit", "None"])
+def redeem_limit_of_three(site_setting):
+	site_setting("webview_redeem_rate_limit", 3)
+	return 3
 
 
 def test_redeem_attempts_are_rate_limited_per_ip(page: Page, redeem_limit_of_three):

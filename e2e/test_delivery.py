@@ -70,11 +70,10 @@ def test_three_seconds_offline_loses_nothing(page: Page, deep_link, start_publis
 
 
 @pytest.fixture
-def short_history(stack):
+def short_history(site_setting):
 	"""Keep only 10 events of history per room while the test runs."""
-	stack.site_output(["set-config", "webview_history_length", "10"])
-	yield 10
-	stack.site_output(["set-config", "webview_history_length", "None"])
+	site_setting("webview_history_length", 10)
+	return 10
 
 
 def test_a_gap_longer_than_history_resyncs_to_the_latest_state(

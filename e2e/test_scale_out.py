@@ -21,11 +21,9 @@ KILLED = "socketio-1"
 
 
 @pytest.fixture
-def many_redeems(stack):
+def many_redeems(site_setting):
 	"""Allow the test's two dozen deep-link redeems from one address within a minute."""
-	stack.site_output(["set-config", "webview_redeem_rate_limit", "1000"])
-	yield
-	stack.site_output(["set-config", "webview_redeem_rate_limit", "None"])
+	site_setting("webview_redeem_rate_limit", 1000)
 
 
 @pytest.fixture

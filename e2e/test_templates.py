@@ -248,11 +248,10 @@ def test_presence_shows_who_joins_and_leaves(
 
 
 @pytest.fixture
-def short_lease(stack):
+def short_lease(site_setting):
 	"""Presence leases of 6 s while the test runs (pages renew every 2 s)."""
-	stack.site_output(["set-config", "webview_presence_lease", "6"])
-	yield 6
-	stack.site_output(["set-config", "webview_presence_lease", "None"])
+	site_setting("webview_presence_lease", 6)
+	return 6
 
 
 def test_presence_drops_a_viewer_who_loses_the_connection(
