@@ -98,13 +98,16 @@ export class WebviewKit {
 
 	// -- connection -----------------------------------------------------------
 	async onConnect() {
+		if (!this.everConnected) performance.mark("webviewkit:connected"); // the benchmark's phases
 		this.setState(this.everConnected ? "reconnecting" : "connecting");
 		this.everConnected = true;
 		this.retryDelay = 250;
 		for (const room of this.rooms.values()) if (room.subscribe) this.socket.emit(...room.subscribe);
 		try {
 			await Promise.all([...this.rooms.values()].map((room) => this.sync(room)));
-			if (this.socket.connected) this.setState("live");
+			if (!this.socket.connected) return;
+			if (!performance.getEntriesByName("webviewkit:live").length) performance.mark("webviewkit:live");
+			this.setState("live");
 		} catch (error) {
 			this.handleFetchError(error);
 		}
