@@ -223,14 +223,14 @@ def build_assets(layout: Layout, env: dict) -> None:
 	)
 
 
-def _site_argv(layout: Layout, args: list[str]) -> list[str]:
+def _site_argv(layout: Layout, args: list[str], site: str | None = None) -> list[str]:
 	return [
 		str(layout.bench / "env/bin/python"),
 		"-m",
 		"frappe.utils.bench_helper",
 		"frappe",
 		"--site",
-		layout.site,
+		site or layout.site,
 		*args,
 	]
 
@@ -240,10 +240,14 @@ def site_command(layout: Layout, args: list[str], step: str, env: dict, show: bo
 	run_logged(layout, _site_argv(layout, args), step, layout.sites, env, show)
 
 
-def site_output(layout: Layout, args: list[str], env: dict) -> str:
-	"""Run a site command and return its stdout; raise StackError with its output if it fails."""
+def site_output(layout: Layout, args: list[str], env: dict, site: str | None = None) -> str:
+	"""Run a site command (of `site`, default the stack's) and return its stdout; StackError if it fails."""
 	done = subprocess.run(
-		_site_argv(layout, args), cwd=layout.sites, capture_output=True, text=True, **_as_user(layout, env)
+		_site_argv(layout, args, site),
+		cwd=layout.sites,
+		capture_output=True,
+		text=True,
+		**_as_user(layout, env),
 	)
 	if done.returncode != 0:
 		raise StackError(f"`{' '.join(args)}` failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -270,21 +274,7 @@ def ensure_site(layout: Layout, env: dict, code_changed: bool) -> None:
 			site_command(layout, ["set-admin-password", admin_password(layout)], "admin-password", env)
 		return
 	print(f"Creating site {layout.site}; this takes about a minute once.", flush=True)
-	argv = [
-		str(layout.bench / "env/bin/python"),
-		"-m",
-		"frappe.utils.bench_helper",
-		"frappe",
-		"new-site",
-		layout.site,
-		"--force",
-		"--db-root-username=root",
-		f"--db-root-password={layout.db_root_password}",
-		f"--admin-password={admin_password(layout)}",
-		"--mariadb-user-host-login-scope=%",
-		"--install-app=webview_kit",
-	]
-	run_logged(layout, argv, "site-create", layout.sites, env)
+	new_site(layout, env, layout.site, "site-create")
 	config = site_dir / "site_config.json"
 	settings = json.loads(config.read_text())
 	settings.update({"allow_tests": True})
@@ -292,6 +282,41 @@ def ensure_site(layout: Layout, env: dict, code_changed: bool) -> None:
 	site_command(layout, ["enable-scheduler"], "scheduler-enable", env)
 	site_command(layout, ["webview", "install-demo"], "demo-install", env)
 	(site_dir / SITE_MARKER).write_text("")
+
+
+def new_site(layout: Layout, env: dict, site: str, step: str) -> None:
+	"""`bench new-site` of `site` with webview_kit alone installed (the product, no demo)."""
+	argv = [
+		str(layout.bench / "env/bin/python"),
+		"-m",
+		"frappe.utils.bench_helper",
+		"frappe",
+		"new-site",
+		site,
+		"--force",
+		"--db-root-username=root",
+		f"--db-root-password={layout.db_root_password}",
+		f"--admin-password={admin_password(layout)}",
+		"--mariadb-user-host-login-scope=%",
+		"--install-app=webview_kit",
+	]
+	run_logged(layout, argv, step, layout.sites, env)
+
+
+def drop_site(layout: Layout, env: dict, site: str, step: str) -> None:
+	argv = [
+		str(layout.bench / "env/bin/python"),
+		"-m",
+		"frappe.utils.bench_helper",
+		"frappe",
+		"drop-site",
+		site,
+		"--force",
+		"--no-backup",
+		"--db-root-username=root",
+		f"--db-root-password={layout.db_root_password}",
+	]
+	run_logged(layout, argv, step, layout.sites, env)
 
 
 def admin_password(layout: Layout) -> str:
