@@ -1,0 +1,72 @@
+"""Webview Settings: validated where an admin edits them, read through one accessor."""
+
+from unittest.mock import patch
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+
+from webview_kit import settings
+from webview_kit.tests.support import ensure_demo
+
+
+class TestWebviewSettings(FrappeTestCase):
+	def setUp(self):
+		ensure_demo()
+		self.doc = frappe.get_single(settings.DOCTYPE)
+		self.addCleanup(frappe.db.rollback)
+
+	def test_values_outside_their_bounds_are_refused_with_the_field_named(self):
+		cases = [
+			("history_length", 5, "Events kept per room"),
+			("history_length", 1_000_000, "Events kept per room"),
+			("history_ttl", 10, "History lifetime"),
+			("max_payload", 100, "Largest event"),
+			("max_payload", 10_000_000, "Largest event"),
+			("link_max_ttl", 5, "Longest link lifetime"),
+			("session_lifetime", 60, "Deep-link session lifetime"),
+			("redeem_rate_limit", 0, "Refused links a minute"),
+			("issue_rate_limit", 0, "Links a minute per issuer"),
+			("presence_lease", 1, "Presence lease"),
+		]
+		for field, value, label in cases:
+			with self.subTest(field=field, value=value):
+				doc = frappe.get_single(settings.DOCTYPE)
+				doc.set(field, value)
+				with self.assertRaises(frappe.ValidationError) as refused:
+					doc.save()
+				self.assertIn(label, str(refused.exception))
+
+	def test_live_doctypes_and_link_roles_must_exist(self):
+		for field, value, message in (
+			("live_doctypes", "No Such DocType", "no DocType"),
+			("live_doctypes", "System Settings", "single or child"),
+			("link_roles", "No Such Role", "no role"),
+		):
+			with self.subTest(field=field, value=value):
+				doc = frappe.get_single(settings.DOCTYPE)
+				doc.set(field, value)
+				with self.assertRaises(frappe.ValidationError) as refused:
+					doc.save()
+				self.assertIn(message, str(refused.exception))
+
+	def test_a_saved_value_is_what_the_accessor_reads(self):
+		self.doc.history_length = 250
+		self.doc.save()
+		self.assertEqual(settings.get("history_length"), 250)
+
+	def test_defaults_hold_where_nothing_is_stored(self):
+		self.assertEqual(settings.get("session_lifetime"), 12 * 3600)
+
+	def test_a_site_config_key_still_overrides_for_now(self):
+		with patch.dict(frappe.local.conf, {"webview_history_length": 77}):
+			self.assertEqual(settings.get("history_length"), 77)
+
+	def test_live_doctypes_join_the_setting_and_the_apps_hook(self):
+		from frappe.tests.utils import patch_hooks
+
+		with patch_hooks({"webview_live_doctypes": ["ToDo"]}):
+			self.assertEqual(settings.live_doctypes(), {"ToDo", "Webview Demo Task"})
+
+	def test_only_a_system_manager_may_change_them(self):
+		perms = frappe.get_meta(settings.DOCTYPE).permissions
+		self.assertEqual({p.role for p in perms if p.write}, {"System Manager"})
