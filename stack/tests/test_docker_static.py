@@ -96,6 +96,12 @@ def test_dockerfile_has_no_hadolint_warnings_or_errors():
 	assert findings == [], "\n".join(f"line {f['line']} {f['code']}: {f['message']}" for f in findings)
 
 
+def test_dockerfile_builds_with_buildkit_without_a_registry():
+	"""A `# syntax=` line makes BuildKit pull its frontend image first, which an air-gapped build cannot."""
+	first = DOCKERFILE.read_text().splitlines()[0]
+	assert not re.match(r"#\s*syntax\s*=", first, re.IGNORECASE), first
+
+
 def test_image_pins_the_bench_cli_the_native_stack_uses():
 	pin = next(
 		line.strip()
