@@ -48,7 +48,9 @@ def cmd_up(stack: Stack | DockerStack, args: argparse.Namespace) -> None:
 
 
 def cmd_down(stack: Stack, args: argparse.Namespace) -> None:
-	if args.stack == "auto":
+	if args.stack == "docker":
+		stack = DockerStack()
+	elif args.stack == "auto":
 		# Stop whichever is running: `up` may have picked either.
 		stack = Stack() if Stack().is_running() or DockerStack.engine_problem() else DockerStack()
 	stack.down()
