@@ -293,14 +293,14 @@ def cmd_tokens(user: str, route: str, count: int) -> dict:
 
 	from frappe.www.login import _generate_temporary_login_link
 
-	from webview_kit import auth
+	from webview_kit import auth, scope
 
 	frappe.set_user("Administrator")
 
 	def issue(_):
 		url = auth.issue_link(user, route, ttl=600, issuer="benchmark")["url"]
 		frappe.db.commit()  # the issue's audit record is part of issuing
-		return parse_qs(urlsplit(url).query)[auth.TOKEN_PARAM][0]
+		return parse_qs(urlsplit(url).query)[scope.TOKEN_PARAM][0]
 
 	def stock_issue(_):
 		return parse_qs(urlsplit(_generate_temporary_login_link(user, 10)).query)["key"][0]

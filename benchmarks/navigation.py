@@ -98,7 +98,7 @@ def _navigate(context, target: str) -> dict:
 	began = time.time() * 1000
 	page.goto(target, wait_until="commit")
 	try:
-		page.wait_for_function("window.__bench && window.__bench.length > 0", timeout=15_000, polling=5)
+		page.wait_for_function("window.__bench && window.__bench.length > 0", timeout=15_000)
 	except Exception:
 		return {
 			"began": began,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from mobile import DEVICES, Editor, People
 
 from stack.chromium import CHROMIUM, CHROMIUM_ARGS
 from stack.docker import DockerStack, compose_logs
@@ -26,10 +27,20 @@ from stack.session import stack_for_run
 from stack.supervisor import log_tail
 
 ISSUER = "e2e-issuer@webview-kit.test"
-POOL_SIZE = 20
+POOL_SIZE = 40
 
 
 DEVICE = "iPhone 13"  # pytest-playwright's --device picks another
+
+
+def pytest_configure(config):
+	config.addinivalue_line("markers", "phones: run each browser test once per phone in mobile.DEVICES")
+
+
+def pytest_generate_tests(metafunc):
+	chosen = any("phone" in mark.args[0] for mark in metafunc.definition.iter_markers("parametrize"))
+	if metafunc.definition.get_closest_marker("phones") and "phone" in metafunc.fixturenames and not chosen:
+		metafunc.parametrize("phone", list(DEVICES), indirect=True, ids=list(DEVICES))
 
 
 @pytest.fixture(scope="session")
@@ -84,9 +95,15 @@ def browser_type_launch_args(browser_type_launch_args):
 	return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args, playwright, device):
-	return {**browser_context_args, **playwright.devices[device or DEVICE]}
+@pytest.fixture
+def phone(request) -> str | None:
+	"""The phone this test runs on ("iphone" or "pixel") in a module marked `phones`, else None."""
+	return getattr(request, "param", None)
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args, playwright, device, phone):
+	return {**browser_context_args, **playwright.devices[DEVICES[phone] if phone else device or DEVICE]}
 
 
 class Accounts:
@@ -187,6 +204,31 @@ def start_publisher(stack, user, tmp_path):
 		if publisher.process.poll() is None:
 			publisher.process.kill()
 		publisher.process.wait()
+
+
+@pytest.fixture(scope="session")
+def people(stack) -> People:
+	return People(stack)
+
+
+@pytest.fixture
+def editor(people) -> Editor:
+	return people.editor
+
+
+@pytest.fixture
+def ana(people, phone) -> str:
+	"""This phone's Ana, with no demo tasks shared with her."""
+	user = people.email("Ana", phone)
+	people.editor.delete_tasks_of(user)
+	return user
+
+
+@pytest.fixture
+def ben(people, phone) -> str:
+	user = people.email("Ben", phone)
+	people.editor.delete_tasks_of(user)
+	return user
 
 
 @pytest.hookimpl(hookwrapper=True)

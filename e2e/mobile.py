@@ -1,7 +1,7 @@
 """What the template, bridge and page-weight tests share: two phones, people, an editor, screenshots.
 
-Every browser test of those modules runs once per phone in DEVICES: `browser_context_args`
-here replaces the suite's single device with the `phone` parameter.
+A module marked `pytestmark = pytest.mark.phones` runs each of its browser tests once per
+phone in DEVICES (conftest.py's `phone` fixture); its people are one set per phone.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
-import pytest
 import requests
 from playwright.sync_api import Page, expect
 
@@ -31,17 +30,6 @@ new PerformanceObserver((list) => {
 	for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__shifts.push(entry.value);
 }).observe({ type: "layout-shift", buffered: true });
 """
-
-
-@pytest.fixture(params=list(DEVICES), ids=list(DEVICES))
-def phone(request) -> str:
-	"""The short name of the phone this test runs on: "iphone" or "pixel"."""
-	return request.param
-
-
-@pytest.fixture
-def browser_context_args(browser_context_args, playwright, phone):
-	return {**browser_context_args, **playwright.devices[DEVICES[phone]]}
 
 
 class Editor:
@@ -126,31 +114,6 @@ class People:
 	@staticmethod
 	def email(first: str, device: str) -> str:
 		return f"tpl-{first.lower()}-{device}@webview-kit.test"
-
-
-@pytest.fixture(scope="session")
-def people(stack) -> People:
-	return People(stack)
-
-
-@pytest.fixture
-def editor(people) -> Editor:
-	return people.editor
-
-
-@pytest.fixture
-def ana(people, phone) -> str:
-	"""This phone's Ana, with no demo tasks shared with her."""
-	user = people.email("Ana", phone)
-	people.editor.delete_tasks_of(user)
-	return user
-
-
-@pytest.fixture
-def ben(people, phone) -> str:
-	user = people.email("Ben", phone)
-	people.editor.delete_tasks_of(user)
-	return user
 
 
 def link(accounts, user: str, route: str, **query) -> str:

@@ -5,24 +5,16 @@ Each host is played by the object its platform injects before the page loads: WK
 Native WebView's `window.ReactNativeWebView`. They record what they are given, as is.
 """
 
-# ruff: noqa: F811 (fixtures imported from mobile.py are named again as test arguments)
 from __future__ import annotations
 
 import json
 import re
 
 import pytest
-from mobile import (  # noqa: F401 (fixtures: one run per phone, people, an editor)
-	EVENT_TIMEOUT,
-	ana,
-	browser_context_args,
-	editor,
-	link,
-	open_page,
-	people,
-	phone,
-)
+from mobile import EVENT_TIMEOUT, link, open_page
 from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.phones  # every browser test once per phone
 
 # Each host keeps [typeof what it was given, the message]: iOS gets objects, the others JSON.
 HOSTS = {

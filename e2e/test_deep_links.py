@@ -59,13 +59,17 @@ def redeem_limit_of_three(site_setting):
 	return 3
 
 
-def test_redeem_attempts_are_rate_limited_per_ip(page: Page, redeem_limit_of_three):
+def test_junk_links_are_rate_limited_per_address_and_a_valid_link_still_opens(
+	page: Page, redeem_limit_of_three, deep_link
+):
 	bogus = "/webview/count?wvt=wvk_" + "A" * 49
 	statuses = [page.request.get(bogus, max_redirects=0).status for _ in range(redeem_limit_of_three + 1)]
 
-	# Earlier tests' redeems from this IP may already count in the current window.
+	# Earlier tests' refused links from this address may already count in the current minute.
 	refused = statuses.index(429)
 	assert statuses == [401] * refused + [429] * (len(statuses) - refused), statuses
 	limited = page.request.get(bogus, max_redirects=0)
 	assert limited.status == 429 and int(limited.headers["retry-after"]) > 0
 	assert "sid" not in limited.headers.get("set-cookie", "")
+
+	open_webview(page, deep_link)

@@ -4,7 +4,6 @@ Sizes are of the built assets as the stack's front serves them, gzipped at level
 (gzip's default). The numbers are written to test-results/page-weight.json for the docs.
 """
 
-# ruff: noqa: F811 (fixtures imported from mobile.py are named again as test arguments)
 from __future__ import annotations
 
 import gzip
@@ -14,8 +13,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from mobile import ana, browser_context_args, editor, link, open_page, people, phone  # noqa: F401
+from mobile import link, open_page
 from playwright.sync_api import Page
+
+pytestmark = pytest.mark.phones  # every browser test once per phone
 
 BUDGET = 20 * 1024
 REPORT = Path("test-results/page-weight.json")

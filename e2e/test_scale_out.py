@@ -21,12 +21,6 @@ KILLED = "socketio-1"
 
 
 @pytest.fixture
-def many_redeems(site_setting):
-	"""Allow the test's two dozen deep-link redeems from one address within a minute."""
-	site_setting("webview_redeem_rate_limit", 1000)
-
-
-@pytest.fixture
 def socket_pages(stack):
 	pages = SocketPages(stack.url, EVENT)
 	yield pages
@@ -53,7 +47,7 @@ def expected_seqs(initial: int, first_seq: int) -> list[int]:
 
 
 def test_pages_on_both_servers_get_every_event_once_when_one_server_dies(
-	two_socket_servers, many_redeems, stack, accounts, user, new_context, socket_pages, start_publisher
+	two_socket_servers, stack, accounts, user, new_context, socket_pages, start_publisher
 ):
 	browser_pages = [open_browser_page(new_context, accounts.link(user)) for _ in range(BROWSER_PAGES)]
 	for _ in range(SOCKET_PAGES):

@@ -6,27 +6,15 @@ document and list, and people opening and closing the page for presence. Each
 template's main test saves a screenshot per phone (see mobile.SCREENSHOTS).
 """
 
-# ruff: noqa: F811 (fixtures imported from mobile.py are named again as test arguments)
 from __future__ import annotations
 
 import time
 
 import pytest
-from mobile import (  # noqa: F401 (fixtures: one run per phone, people, an editor)
-	EVENT_TIMEOUT,
-	RECORD_LAYOUT_SHIFTS,
-	ana,
-	ben,
-	browser_context_args,
-	editor,
-	layout_shifts,
-	link,
-	open_page,
-	people,
-	phone,
-	screenshot,
-)
+from mobile import EVENT_TIMEOUT, RECORD_LAYOUT_SHIFTS, layout_shifts, link, open_page, screenshot
 from playwright.sync_api import Browser, Page, expect
+
+pytestmark = pytest.mark.phones  # every browser test once per phone
 
 TASK = "Webview Demo Task"
 ROUTES = ["/webview/count", "/webview/progress", "/webview/document", "/webview/list", "/webview/presence"]

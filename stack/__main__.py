@@ -39,6 +39,8 @@ def cmd_up(stack: Stack | DockerStack, args: argparse.Namespace) -> None:
 	docker = isinstance(stack, DockerStack)
 	logs = f"`{stack.logs_hint}`" if docker else stack.layout.logs
 	print(f"\nThe stack is up at {stack.url} (site {stack.site}); logs: {logs}")
+	if not docker:
+		print(f"Desk: {stack.url}/app as Administrator, password in {stack.layout.admin_password_file}")
 	if args.demo:
 		if docker:
 			stack.start_demo()
@@ -92,7 +94,10 @@ def cmd_test(stack: Stack | DockerStack, args: argparse.Namespace) -> int:
 	with stack_for_run(stack, reuse=reuse, keep=args.keep):
 		if args.only in (None, "server"):
 			print("\n== Server tests (bench run-tests --app webview_kit) ==", flush=True)
-			stack.site_command(["run-tests", "--app", "webview_kit"], "server-tests", show=True)
+			# Without CI set, Frappe's run-tests exits 0 whatever failed.
+			stack.site_command(
+				["run-tests", "--app", "webview_kit"], "server-tests", show=True, env={"CI": "1"}
+			)
 		if args.only == "server":
 			return 0
 		print("\n== Static checks and the browser suite (pytest) ==", flush=True)

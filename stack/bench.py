@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import time
@@ -259,11 +260,14 @@ def site_process(layout: Layout, args: list[str], env: dict, log: Path) -> subpr
 
 
 def ensure_site(layout: Layout, env: dict, code_changed: bool) -> None:
-	"""Create the site with webview_kit installed unless a complete one exists; migrate it if the app changed."""
+	"""Create the site with webview_kit and the demo unless a complete one exists; migrate it if the app changed."""
 	site_dir = layout.sites / layout.site
 	if (site_dir / SITE_MARKER).exists():
 		if code_changed:
 			site_command(layout, ["migrate", "--skip-search-index"], "site-migrate", env)
+			site_command(layout, ["webview", "install-demo"], "demo-install", env)
+		if not layout.admin_password_file.exists():
+			site_command(layout, ["set-admin-password", admin_password(layout)], "admin-password", env)
 		return
 	print(f"Creating site {layout.site}; this takes about a minute once.", flush=True)
 	argv = [
@@ -276,7 +280,7 @@ def ensure_site(layout: Layout, env: dict, code_changed: bool) -> None:
 		"--force",
 		"--db-root-username=root",
 		f"--db-root-password={layout.db_root_password}",
-		"--admin-password=admin",
+		f"--admin-password={admin_password(layout)}",
 		"--mariadb-user-host-login-scope=%",
 		"--install-app=webview_kit",
 	]
@@ -285,4 +289,18 @@ def ensure_site(layout: Layout, env: dict, code_changed: bool) -> None:
 	settings = json.loads(config.read_text())
 	settings.update({"allow_tests": True})
 	config.write_text(json.dumps(settings, indent=1))
+	site_command(layout, ["enable-scheduler"], "scheduler-enable", env)
+	site_command(layout, ["webview", "install-demo"], "demo-install", env)
 	(site_dir / SITE_MARKER).write_text("")
+
+
+def admin_password(layout: Layout) -> str:
+	"""The site's Administrator password: made once per cache, kept readable by its owner only."""
+	path = layout.admin_password_file
+	if not path.exists():
+		path.write_text(secrets.token_urlsafe(18))
+		path.chmod(0o600)
+		if os.geteuid() == 0:
+			user = pwd.getpwnam(layout.bench_user)
+			os.chown(path, user.pw_uid, user.pw_gid)
+	return path.read_text().strip()

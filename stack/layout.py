@@ -74,6 +74,11 @@ class Layout:
 		return self.run / "state.json"
 
 	@property
+	def admin_password_file(self) -> Path:
+		"""The site's Administrator password (generated once; `make up` says where it is)."""
+		return self.cache / "admin-password"
+
+	@property
 	def db_root_password(self) -> str:
 		# A private, loopback-only instance: the password only keeps bench's prompts quiet.
 		return "webview_kit"

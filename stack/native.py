@@ -134,8 +134,8 @@ class Stack:
 		"""Whether a stack is running here at all, even with a service down."""
 		return self.supervisor.alive("nginx")
 
-	def site_command(self, args: list[str], step: str, show: bool = False) -> None:
-		bench.site_command(self.layout, args, step, self.env, show)
+	def site_command(self, args: list[str], step: str, show: bool = False, env: dict | None = None) -> None:
+		bench.site_command(self.layout, args, step, {**self.env, **(env or {})}, show)
 
 	def site_output(self, args: list[str]) -> str:
 		"""Run a site command and return what it printed on stdout."""

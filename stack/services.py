@@ -43,7 +43,8 @@ class Process:
 	argv: tuple[str, ...]
 	cwd: str = "."
 	env: dict[str, str] = field(default_factory=dict)
-	ready: tuple[str, str] = ("tcp", "")  # ("tcp", "host:port") or ("http", url) or ("log", text)
+	# ("tcp", "host:port"), ("http", url), ("log", text), or ("lock", a file under the bench held with flock)
+	ready: tuple[str, str] = ("tcp", "")
 	respawn: bool = False  # start it again when it dies, as bench's supervisord config does
 
 
@@ -120,10 +121,24 @@ def worker(site: str, ep: Endpoints) -> Process:
 	)
 
 
+def scheduler(site: str, ep: Endpoints) -> Process:
+	# Enqueues the hooks' scheduled jobs (webview_kit prunes expired deep-link sessions hourly).
+	argv = ("../env/bin/python", "-m", "frappe.utils.bench_helper", "frappe", "schedule")
+	return Process(
+		"scheduler",
+		argv,
+		cwd="sites",
+		env=frappe_env(site, ep),
+		ready=("lock", "config/scheduler_process"),
+		respawn=True,
+	)
+
+
 def frappe_processes(site: str, ep: Endpoints) -> list[Process]:
-	"""The Frappe side of the stack: web, every socket.io server, the worker."""
+	"""The Frappe side of the stack: web, every socket.io server, the worker, the scheduler."""
 	return [
 		web(site, ep),
 		*(socketio(site, ep, i) for i in range(len(ep.socketio))),
 		worker(site, ep),
+		scheduler(site, ep),
 	]

@@ -8,6 +8,7 @@ well, but kills its children when the starting interpreter exits.)
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pwd
@@ -105,7 +106,21 @@ def _is_ready(kind: str, target: str, log: Path, site: str | None) -> bool:
 			return False
 	if kind == "log":
 		return log.exists() and target in log.read_text(errors="replace")
+	if kind == "lock":
+		return lock_is_held(Path(target))
 	raise ValueError(kind)
+
+
+def lock_is_held(path: Path) -> bool:
+	"""Whether some process holds an flock on `path` (how Frappe's scheduler says it runs)."""
+	try:
+		with open(path) as handle:
+			fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+	except FileNotFoundError:
+		return False
+	except BlockingIOError:
+		return True
+	return False
 
 
 class Supervisor:
@@ -182,6 +197,8 @@ class Supervisor:
 	def wait_ready(self, process: Process, popen: subprocess.Popen | None, timeout: float) -> None:
 		log = self.logs / f"{process.name}.log"
 		kind, target = process.ready
+		if kind == "lock":
+			target = str(self.bench / target)
 		deadline = time.monotonic() + timeout
 		while time.monotonic() < deadline:
 			if _is_ready(kind, target, log, process.env.get("FRAPPE_SITE")):

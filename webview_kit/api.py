@@ -1,27 +1,24 @@
-"""The URL surface: thin whitelisted wrappers over auth and publish."""
+"""The URL surface: thin whitelisted wrappers over links, rooms, presence and live lists.
+
+Every method that names a room parses it with `Room.parse` and asks `Room.can_follow`;
+nothing here decides access on its own.
+"""
 
 import frappe
+import frappe.realtime
 
-from webview_kit import auth, live, metrics, presence, publish
+from webview_kit import auth, live, presence, publish, scope
+from webview_kit.infra import metrics
+from webview_kit.rooms import Room
 
-
-def _check_room_access(room: str) -> None:
-	"""Allow a user's own room and rooms of documents they can read; 403 otherwise."""
-	kind, _, rest = room.partition(":")
-	if kind == "user" and rest == frappe.session.user and rest != "Guest":
-		return
-	if kind == "doc" and "/" in rest:
-		doctype, name = rest.split("/", 1)
-		if frappe.db.exists("DocType", doctype) and frappe.has_permission(doctype, "read", doc=name):
-			return
-	raise frappe.PermissionError("You cannot follow this room")
+MAX_DEVICE = 200  # characters of the free-text device label a link may carry
 
 
 @frappe.whitelist(methods=["GET"])
 def catch_up(room: str, after: int = 0, epoch: str | None = None) -> dict:
 	"""Events of `room` after sequence `after` (or a gap flag and the latest snapshot)."""
-	_check_room_access(room)
-	answer = publish.history(room, int(after), epoch or None)
+	followed = Room.parse(room).check_follow()
+	answer = publish.history(followed, int(after), epoch or None)
 	metrics.count_catch_up(answer)
 	return answer
 
@@ -29,13 +26,16 @@ def catch_up(room: str, after: int = 0, epoch: str | None = None) -> dict:
 @frappe.whitelist(methods=["POST"])
 def issue_link(user: str, route: str, ttl: int | None = None, device: str | None = None) -> dict:
 	"""Return a single-use deep link that signs `user` in to `route` (for mobile backends)."""
+	if device is not None and (not isinstance(device, str) or len(device) > MAX_DEVICE):
+		frappe.throw(f"device must be text of at most {MAX_DEVICE} characters", frappe.ValidationError)
+	auth.check_issue_rate(frappe.session.user)
 	return auth.issue_link(user, route, int(ttl) if ttl else None, device)
 
 
 @frappe.whitelist(methods=["POST"])
 def revoke_sessions(user: str) -> dict:
-	"""End every webview session of `user`; yourself, or anyone with an issuer role."""
-	if not auth.can_issue_for(frappe.session.user, user):
+	"""End every webview session of `user` and void their unused links; yourself, or as an issuer."""
+	if not auth.can_revoke_for(frappe.session.user, user):
 		raise frappe.PermissionError("You may revoke your own webview sessions only")
 	return {"ended": auth.revoke(user)}
 
@@ -43,18 +43,39 @@ def revoke_sessions(user: str) -> dict:
 @frappe.whitelist(methods=["POST"])
 def presence_join(client: str, room: str | None = None) -> dict:
 	"""Hold or renew this page's presence lease; with `room`, among that room's viewers."""
-	if room:
-		_check_room_access(room)
-	return presence.join(client, frappe.session.user, room or None)
+	followed = Room.parse(room).check_follow() if room else None
+	return presence.join(client, frappe.session.user, followed)
 
 
 @frappe.whitelist(methods=["POST"])
 def presence_leave(client: str, room: str | None = None) -> dict:
 	"""End this page's presence lease (a page calls it when hidden or closed)."""
-	return presence.leave(client, frappe.session.user, room or None)
+	followed = Room.parse(room).check_follow() if room else None
+	return presence.leave(client, frappe.session.user, followed)
 
 
 @frappe.whitelist(methods=["GET"])
 def list_rows(doctype: str) -> list:
 	"""The newest rows of a live DocType that you may read (a live list's fresh start)."""
+	reach = scope.current()
+	if reach is not None and not reach.allows_list(doctype):
+		raise frappe.PermissionError(scope.ONE_PAGE_ONLY)
 	return live.list_rows(doctype)
+
+
+# -- the socket server's callbacks (hooks.py: override_whitelisted_methods) ----------
+@frappe.whitelist()
+def can_subscribe_doc(doctype: str, docname: str) -> bool:
+	"""`doc_subscribe` and `doc_open`: a deep-link session only for its page's rooms."""
+	if scope.current() is None:
+		return frappe.realtime.can_subscribe_doc(doctype, docname)
+	Room.of_doc(doctype, docname).check_follow()
+	return True
+
+
+@frappe.whitelist()
+def can_subscribe_doctype(doctype: str) -> bool:
+	"""`doctype_subscribe`: never for a deep-link session, whose pages follow rooms, not DocTypes."""
+	if scope.current() is None:
+		return frappe.realtime.can_subscribe_doctype(doctype)
+	raise frappe.PermissionError(scope.ONE_PAGE_ONLY)

@@ -1,10 +1,14 @@
-"""Issue, redeem and revoke deep-link tokens, and keep their sessions to one page.
+"""Issue, redeem and revoke deep-link tokens, and start the scoped sessions they open.
 
 A token is `wvk_` + 43 URL-safe characters (256 random bits) + a 6-character
 checksum, so secret scanners can spot leaks and typos are refused without a lookup.
 Only its SHA-256 is stored, in Redis with the claims and a TTL. Redeeming is one
 Lua call that deletes the claims and leaves a short-lived "used" mark, so of two
 concurrent redeems exactly one wins and the other learns the link was used.
+
+Who a link may be issued for: never Administrator; a System User only when the issuer
+is a System Manager; and, when the `link_roles` setting names roles, only users with one
+of them. What the session it opens may reach is `scope.py`'s business.
 """
 
 from __future__ import annotations
@@ -22,29 +26,31 @@ from dataclasses import dataclass
 import frappe
 from frappe.utils import get_url
 
-from webview_kit import metrics
+from webview_kit import scope, settings
+from webview_kit.infra import metrics
 from webview_kit.publish import EVENT_SESSION_ENDED, publish, user_room
 
 __all__ = [
 	"ISSUER_ROLES",
 	"LinkError",
-	"enforce_session_scope",
+	"can_issue_for",
+	"can_revoke_for",
 	"issue_link",
 	"new_token",
+	"note_refusal",
 	"redeem",
 	"revoke",
 	"start_session",
 ]
 
 PREFIX = "wvk_"
-TOKEN_PARAM = "wvt"
-ROUTE_PREFIX = "/webview/"
 DEFAULT_TTL = 120
-DEFAULT_MAX_TTL = 900
 USED_MARK_TTL = 3600  # how long "already used" and "expired" stay distinguishable
 ISSUER_ROLES = ("Webview Issuer", "System Manager")
 TOKEN_RE = re.compile(r"^wvk_([A-Za-z0-9_-]{43})([A-Za-z0-9_-]{6})$")
 ROUTE_RE = re.compile(r"^/webview/[a-z0-9][a-z0-9_/-]*$")
+MAX_ROUTE = 140
+WINDOW = 60  # seconds of the redeem and issue rate limits
 
 _REDEEM_LUA = """
 local claims = redis.call('GETDEL', KEYS[1])
@@ -81,9 +87,12 @@ REFUSALS = {
 		410,
 		"Each link opens the page once. Ask the app for a new link.",
 	),
+	"revoked": ("This link is no longer valid", 410, "Ask the app for a new link."),
 	"wrong_route": ("This link is for a different page", 403, "Open the link exactly as the app gave it."),
 	"user_unavailable": ("This account cannot sign in here", 403, "Contact the app's support."),
 }
+RATE_LIMITED = "rate_limited"
+RATE_LIMITED_PAGE = ("Too many attempts", 429, "Wait a minute, then ask the app for a new link.")
 
 
 def refuse(reason: str) -> LinkError:
@@ -122,9 +131,8 @@ def _used_key(digest: str) -> str:
 	return frappe.cache.make_key(f"webview_kit:link-used:{digest}")
 
 
-def _sessions_key(user: str) -> str:
-	# Unprefixed: frappe.cache's set methods prefix names themselves.
-	return f"webview_kit:sessions:{user}"
+def _revoked_key(user: str) -> str:
+	return frappe.cache.make_key(f"webview_kit:revoked:{user}")
 
 
 # -- issue --------------------------------------------------------------------
@@ -132,7 +140,7 @@ def validate_route(route: str) -> str:
 	"""Return `route` if it names an existing webview page, else raise ValidationError."""
 	from frappe.website.path_resolver import PathResolver
 
-	if not isinstance(route, str) or not ROUTE_RE.match(route) or "//" in route:
+	if not isinstance(route, str) or len(route) > MAX_ROUTE or not ROUTE_RE.match(route) or "//" in route:
 		frappe.throw(f"Route must look like /webview/<page>, got {route!r}", frappe.ValidationError)
 	if not PathResolver(route).is_valid_path():
 		frappe.throw(f"No webview page at {route}", frappe.ValidationError)
@@ -140,11 +148,30 @@ def validate_route(route: str) -> str:
 
 
 def max_ttl() -> int:
-	return int(frappe.conf.get("webview_link_max_ttl") or DEFAULT_MAX_TTL)
+	return settings.get("link_max_ttl")
+
+
+def can_revoke_for(issuer: str, user: str) -> bool:
+	"""Whether `issuer` may end `user`'s webview sessions: their own, or any as an issuer."""
+	return issuer == user or bool(set(ISSUER_ROLES) & set(frappe.get_roles(issuer)))
 
 
 def can_issue_for(issuer: str, user: str) -> bool:
-	return issuer == user or bool(set(ISSUER_ROLES) & set(frappe.get_roles(issuer)))
+	"""Whether `issuer` may mint a session for `user` (see the module's docstring)."""
+	if user == "Administrator" or not can_revoke_for(issuer, user):
+		return False
+	if frappe.db.get_value("User", user, "user_type") == "System User":
+		if "System Manager" not in frappe.get_roles(issuer):
+			return False
+	wanted = settings.link_roles()
+	return not wanted or bool(wanted & set(frappe.get_roles(user)))
+
+
+def check_issue_rate(issuer: str) -> None:
+	"""Raise RateLimitExceededError once `issuer` asked for more links this minute than allowed."""
+	asked, _retry_after = count_in_window("issue", issuer)
+	if asked > settings.get("issue_rate_limit"):
+		frappe.throw("Too many links asked for; try again in a minute.", frappe.RateLimitExceededError)
 
 
 def issue_link(
@@ -152,12 +179,10 @@ def issue_link(
 ) -> dict:
 	"""Return a single-use deep link signing `user` in to `route`, valid for `ttl` seconds."""
 	issuer = issuer or frappe.session.user
-	if not can_issue_for(frappe.session.user, user):
-		raise frappe.PermissionError(
-			f"You may issue links for yourself only (or need the {ISSUER_ROLES[0]} role)"
-		)
 	if not frappe.db.get_value("User", user, "enabled"):
 		frappe.throw(f"User {user} does not exist or is disabled", frappe.ValidationError)
+	if not can_issue_for(frappe.session.user, user):
+		raise frappe.PermissionError(f"You may not issue a webview link for {user}")
 	route = validate_route(route)
 	ttl = int(ttl or DEFAULT_TTL)
 	if not 1 <= ttl <= max_ttl():
@@ -169,7 +194,11 @@ def issue_link(
 	frappe.cache.set(_claims_key(digest), json.dumps(claims), ex=ttl + USED_MARK_TTL)
 	audit(f"Webview link issued by {issuer} for {route} (link {digest[:12]}, {ttl}s)", user, "Success")
 	metrics.count("links_issued")
-	return {"url": f"{get_url()}{route}?{TOKEN_PARAM}={token}", "expires_in": ttl, "link_id": digest[:12]}
+	return {
+		"url": f"{get_url()}{route}?{scope.TOKEN_PARAM}={token}",
+		"expires_in": ttl,
+		"link_id": digest[:12],
+	}
 
 
 # -- redeem -------------------------------------------------------------------
@@ -187,6 +216,8 @@ def redeem(token: str, route: str) -> dict:
 	claims["link_id"] = digest[:12]
 	if claims["exp"] < time.time():
 		raise refuse("expired")
+	if claims["iat"] <= float(frappe.cache.get(_revoked_key(claims["user"])) or 0):
+		raise refuse("revoked")
 	if claims["route"] != route.rstrip("/"):
 		raise refuse("wrong_route")
 	if not frappe.db.get_value("User", claims["user"], "enabled"):
@@ -200,57 +231,91 @@ def start_session(claims: dict) -> None:
 
 	frappe.local.login_manager = login = LoginManager()
 	login.login_as(claims["user"])
-	session = frappe.local.session_obj
-	session.data.data.webview_route = claims["route"]
-	session.update(force=True)
-	frappe.cache.sadd(_sessions_key(claims["user"]), session.sid)
+	scope.begin(claims["route"], settings.get("session_lifetime"))
+
+
+# -- revoke -------------------------------------------------------------------
+def webview_sessions(user: str | None = None) -> list[tuple[str, str, dict]]:
+	"""(sid, user, session data) of every webview session, of `user` if given.
+
+	Read from Frappe's own session table, not a cache, so that a restarted cache Redis
+	hides none of them.
+	"""
+	sessions = frappe.qb.DocType("Sessions")
+	query = (
+		frappe.qb.from_(sessions)
+		.select(sessions.sid, sessions.user, sessions.sessiondata)
+		.where(sessions.sessiondata.like(f"%{scope.SESSION_KEY}%"))
+	)
+	if user:
+		query = query.where(sessions.user == user)
+	return [(sid, owner, frappe.safe_eval(data or "{}")) for sid, owner, data in query.run()]
 
 
 def revoke(user: str) -> int:
-	"""End every webview session of `user`, tell their open pages, and return how many ended."""
+	"""End every webview session of `user`, void their unused links, tell their pages; return how many ended."""
 	from frappe.sessions import delete_session
 
-	sids = [sid.decode() for sid in frappe.cache.smembers(_sessions_key(user))]
+	frappe.cache.set(_revoked_key(user), repr(time.time()), ex=max_ttl() + USED_MARK_TTL)
+	sids = [sid for sid, _user, _data in webview_sessions(user)]
 	for sid in sids:
 		delete_session(sid, user=user, reason="Webview session revoked")
-	frappe.cache.delete_value(_sessions_key(user))
 	publish(user_room(user), EVENT_SESSION_ENDED, {"reason": "revoked"})
 	audit(f"Webview sessions revoked ({len(sids)})", user, "Success")
 	frappe.db.commit()
 	return len(sids)
 
 
-# -- scope --------------------------------------------------------------------
-def allowed_methods() -> set[str]:
-	return set(frappe.get_hooks("webview_allowed_methods"))
+def prune_sessions() -> int:
+	"""End webview sessions past their lifetime (`scheduler_events`: hourly); return how many."""
+	from frappe.sessions import delete_session
+
+	ended = 0
+	for sid, user, data in webview_sessions():
+		reach = scope.current({"user": user, "data": data})
+		if reach is None or reach.expired:
+			delete_session(sid, user=user, reason="Webview session lifetime ended")
+			ended += 1
+	return ended
 
 
-def is_allowed(path: str, route: str) -> bool:
-	"""Whether a deep-link session for `route` may request `path`."""
-	path = path.rstrip("/") or "/"
-	if path == route or path.startswith("/assets/"):
-		return True
-	if path.startswith("/api/method/"):
-		return path[len("/api/method/") :] in allowed_methods()
-	return False
+# -- rate limits ----------------------------------------------------------------
+@dataclass(frozen=True)
+class RefusalVerdict:
+	limited: bool
+	retry_after: int
 
 
-def enforce_session_scope() -> None:
-	"""Answer 403 when a deep-link session asks for anything but its page and what it needs."""
-	session = getattr(frappe.local, "session", None)
-	route = session and session.data and session.data.get("webview_route")
-	if not route:
-		return
-	request = frappe.request
-	# frappe.app runs `cmd` as a whitelisted method whatever the path, so check it first.
-	cmd = frappe.form_dict.get("cmd")
-	if cmd and cmd not in allowed_methods():
-		raise frappe.PermissionError("This session opens one webview only.")
-	# A new deep link may replace the session; the redeeming page decides about it.
-	if request.path.startswith(ROUTE_PREFIX) and TOKEN_PARAM in request.args:
-		return
-	if not is_allowed(request.path, route):
-		raise frappe.PermissionError("This session opens one webview only.")
+def count_in_window(what: str, who: str | None) -> tuple[int, int]:
+	"""Count one `what` by `who`; return how many in the minute since their first, and seconds left of it."""
+	key = frappe.cache.make_key(f"webview_kit:{what}:{who or '-'}")
+	pipe = frappe.cache.pipeline(transaction=True)
+	pipe.incr(key)
+	pipe.expire(key, WINDOW, nx=True)
+	pipe.ttl(key)
+	counted, _set, left = pipe.execute()
+	return int(counted), max(1, int(left))
+
+
+def refusal_limit() -> int:
+	return settings.get("redeem_rate_limit")
+
+
+def note_refusal(ip: str | None, reason: str) -> RefusalVerdict:
+	"""Count a refused redeem from `ip` in this minute, audit it, and say if `ip` is now limited.
+
+	Only refusals count: phones behind one carrier NAT share an address, and their valid
+	links must always redeem. The audit trail keeps the first `refusal_limit()` refusals of
+	an address in a minute and one "rate limited" row when it crosses the limit; the rest
+	are counted in metrics only, so a flood of junk cannot flood the Activity Log.
+	"""
+	refused, retry_after = count_in_window("refusals", ip)
+	limit = refusal_limit()
+	if refused <= limit:
+		audit(f"Webview link refused: {reason}", None, "Failed")
+	elif refused == limit + 1:
+		audit(f"Webview link refused: {RATE_LIMITED} after {limit} refusals in a minute", None, "Failed")
+	return RefusalVerdict(limited=refused > limit, retry_after=retry_after)
 
 
 # -- audit --------------------------------------------------------------------

@@ -8,8 +8,17 @@ app_license = "mit"
 # Deep links: redeem `?wvt=<token>` on /webview/* before the page renders
 page_renderer = ["webview_kit.renderer.WebviewLinkPage"]
 
-# Sessions made by a deep link reach only their page
-before_request = ["webview_kit.auth.enforce_session_scope"]
+# Sessions made by a deep link reach only their page and its rooms (webview_kit/scope.py);
+# webview pages carry a strict content security policy and are never cached
+before_request = ["webview_kit.scope.enforce"]
+after_request = ["webview_kit.renderer.secure_headers"]
+
+# The socket server asks these before joining a document or DocType room: deep-link
+# sessions get only their page's rooms (webview_kit/api.py), other sessions Frappe's answer
+override_whitelisted_methods = {
+	"frappe.realtime.can_subscribe_doc": "webview_kit.api.can_subscribe_doc",
+	"frappe.realtime.can_subscribe_doctype": "webview_kit.api.can_subscribe_doctype",
+}
 
 # What a deep-link session may call besides its page: our page API, the socket
 # server's auth and subscribe callbacks, ping and logout. Apps may extend this.
@@ -27,16 +36,20 @@ webview_allowed_methods = [
 	"webview_kit.api.list_rows",
 ]
 
-# Live documents: saves, deletes and shares of these DocTypes reach document pages
-# (doc rooms) and live lists (their users' rooms); see webview_kit/live.py
-webview_live_doctypes = ["Webview Demo Task"]
+# Live documents: saves, deletes and shares of the DocTypes listed in Webview Settings
+# (or in an app's `webview_live_doctypes` hook) reach document pages and live lists;
+# deleted and renamed documents' rooms are forgotten. See webview_kit/live.py
 doc_events = {
 	"*": {
 		"on_change": "webview_kit.live.on_change",
 		"on_trash": "webview_kit.live.on_trash",
 		"after_delete": "webview_kit.live.after_delete",
+		"after_rename": "webview_kit.live.after_rename",
 	}
 }
+
+# End deep-link sessions past their lifetime even when nobody uses them again
+scheduler_events = {"hourly": ["webview_kit.auth.prune_sessions"]}
 
 # Deep-link claims and the sessions they started are state, not cache: keep them
 # through frappe.clear_cache() (saving a User, `bench migrate`, `bench clear-cache`)

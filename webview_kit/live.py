@@ -1,6 +1,7 @@
 """Publish changes of documents to the webviews that show them.
 
-A DocType listed in the `webview_live_doctypes` hook is live:
+A DocType listed in the *Webview Settings* "Live DocTypes" or in the
+`webview_live_doctypes` hook of an app is live:
 
 - each save publishes `webview_kit.doc` (the fields a document page shows) to the
   document's room, `doc:<doctype>/<name>`, and a delete publishes `webview_kit.doc_deleted`;
@@ -32,13 +33,16 @@ import frappe
 from frappe.model import no_value_fields, table_fields
 from frappe.utils import get_fullname
 
-from webview_kit.publish import Event, PublishError, doc_room, publish_many, user_room
+from webview_kit import settings
+from webview_kit.publish import Event, PublishError, doc_room, forget, publish_many, user_room
+from webview_kit.rooms import Room
 
 __all__ = [
 	"EVENT_DOC",
 	"EVENT_DOC_DELETED",
 	"EVENT_ROW",
 	"after_delete",
+	"after_rename",
 	"check_read",
 	"display_fields",
 	"doc_state",
@@ -61,7 +65,7 @@ SKIPPED_TYPES = {"Password", "Attach Image", "Signature", "Geolocation", "JSON"}
 
 
 def is_live(doctype: str) -> bool:
-	return doctype in frappe.get_hooks("webview_live_doctypes")
+	return doctype in settings.live_doctypes()
 
 
 # -- what pages show ------------------------------------------------------------
@@ -122,12 +126,22 @@ def row(doc) -> dict:
 	)
 
 
-DEFAULT_DOCTYPE = "Webview Demo Task"
+def requested_doctype() -> str:
+	"""The live DocType a page was asked for (`?doctype=`); without one, the only live DocType."""
+	doctype = frappe.form_dict.get("doctype")
+	if not doctype:
+		live = settings.live_doctypes()
+		if len(live) != 1:
+			frappe.throw("Name the DocType: ?doctype=<a live DocType>", frappe.ValidationError)
+		(doctype,) = live
+	if not is_live(doctype):
+		raise frappe.PermissionError(f"{doctype} is not a live DocType")
+	return doctype
 
 
 def requested_doc_room() -> tuple[str, str, str]:
 	"""The document a page was asked for (`?doctype=&name=`), checked readable, and its room."""
-	doctype = frappe.form_dict.get("doctype") or DEFAULT_DOCTYPE
+	doctype = requested_doctype()
 	name = frappe.form_dict.get("name")
 	check_read(doctype, name)
 	return doctype, name, doc_room(doctype, name)
@@ -137,12 +151,8 @@ def check_read(doctype: str, name: str) -> None:
 	"""Raise PermissionError unless the session user may read this live document."""
 	if not is_live(doctype):
 		raise frappe.PermissionError(f"{doctype} is not a live DocType")
-	if (
-		not name
-		or not frappe.db.exists(doctype, name)
-		or not frappe.has_permission(doctype, "read", doc=name)
-	):
-		# The same answer for "missing" and "not yours": names are not to be probed.
+	# The same answer for "missing" and "not yours": names are not to be probed.
+	if not name or not Room.of_doc(doctype, name).readable_by(frappe.session.user):
 		raise frappe.PermissionError("You cannot open this document")
 
 
@@ -189,10 +199,15 @@ def row_events(doc, users, deleted: bool = False) -> list[Event]:
 	return events
 
 
-def _publish_after_commit(events: list[Event]) -> None:
+def _publish_after_commit(events: list[Event], forgetting: str | None = None) -> None:
+	"""Publish `events` once the transaction commits; then forget room `forgetting`, if given."""
+
 	def send():
 		try:
-			publish_many(events, retries=2)
+			if events:
+				publish_many(events, retries=2)
+			if forgetting:
+				forget(forgetting)
 		except PublishError:
 			frappe.log_error(title="webview_kit: live update not published")
 
@@ -213,11 +228,23 @@ def on_change(doc, method=None) -> None:
 
 
 def on_trash(doc, method=None) -> None:
-	"""Tell a deleted live document's page and lists; its shares still name who to tell."""
-	if not is_live(doc.doctype):
-		return
-	events = [Event(doc_room(doc.doctype, doc.name), EVENT_DOC_DELETED, {"name": doc.name})]
-	_publish_after_commit(events + row_events(doc, audience(doc), deleted=True))
+	"""Tell a deleted live document's page and lists, then forget its room.
+
+	Any document's room is forgotten, live or not: a new document that takes the name
+	must not show its readers the old one's history. Its shares still name who to tell.
+	"""
+	room = doc_room(doc.doctype, doc.name)
+	events = []
+	if is_live(doc.doctype):
+		events = [Event(room, EVENT_DOC_DELETED, {"name": doc.name})]
+		events += row_events(doc, audience(doc), deleted=True)
+	_publish_after_commit(events, forgetting=room)
+
+
+def after_rename(doc, method=None, old=None, new=None, merge=False) -> None:
+	"""Forget the room of a document's old name: a new document may take that name."""
+	if old:
+		_publish_after_commit([], forgetting=doc_room(doc.doctype, old))
 
 
 def after_delete(doc, method=None) -> None:

@@ -5,8 +5,9 @@ import json
 import frappe
 from werkzeug.wrappers import Response
 
-from webview_kit import health as health_checks
-from webview_kit import metrics as site_metrics
+from webview_kit import auth, presence
+from webview_kit.infra import health as health_checks
+from webview_kit.infra import metrics as site_metrics
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -19,13 +20,14 @@ def metrics() -> Response:
 		raise frappe.PermissionError(
 			f"Metrics need the System Manager role or the {site_metrics.TOKEN_HEADER} header"
 		)
-	return Response(site_metrics.render(), content_type=site_metrics.CONTENT_TYPE, headers=NO_STORE)
+	text = site_metrics.render([*auth.REFUSALS, auth.RATE_LIMITED], presence.live_count())
+	return Response(text, content_type=site_metrics.CONTENT_TYPE, headers=NO_STORE)
 
 
 @frappe.whitelist(allow_guest=True, methods=["GET"])
 def health() -> Response:
 	"""200 if MariaDB, both Redis instances and a socket server answer, else 503; with each check."""
-	report = health_checks.run_checks()
+	report = health_checks.report()
 	return Response(
 		json.dumps(report),
 		status=200 if report["ok"] else 503,

@@ -1,7 +1,8 @@
-"""What every webview page renders with: its rooms' positions and the client's settings.
+"""What every webview page renders with: its rooms' positions, event names and settings.
 
-A page's `get_context` calls `webview_context(context, rooms)`; the shell template
-puts the result in a JSON script tag that `public/js/webview.bundle.js` reads.
+A page's `get_context` calls `webview_context(context, rooms)`; the shell template puts
+the result in a JSON script tag that `public/js/webview.bundle.js` reads. Declaring the
+rooms here is also what binds a deep-link session to them (`scope.bind_page`).
 """
 
 import json
@@ -9,9 +10,22 @@ import json
 import frappe
 from frappe.sessions import get_csrf_token
 
-from webview_kit.publish import room_head
+from webview_kit import live, presence, progress, scope
+from webview_kit.publish import EVENT_COUNT, EVENT_SESSION_ENDED, room_head
+from webview_kit.rooms import Room
 
-__all__ = ["require_user", "webview_context"]
+__all__ = ["EVENTS", "require_user", "webview_context"]
+
+# The events the page's scripts listen for, by the short names they use.
+EVENTS = {
+	"count": EVENT_COUNT,
+	"session_ended": EVENT_SESSION_ENDED,
+	"doc": live.EVENT_DOC,
+	"doc_deleted": live.EVENT_DOC_DELETED,
+	"row": live.EVENT_ROW,
+	"presence": presence.EVENT_PRESENCE,
+	"progress": progress.EVENT_PROGRESS,
+}
 
 
 def require_user() -> str:
@@ -21,14 +35,28 @@ def require_user() -> str:
 	return frappe.session.user
 
 
-def webview_context(context, rooms: list[str]) -> dict:
-	"""Fill `context` for the shell and return each room's head (seq, epoch, latest)."""
-	heads = {room: room_head(room) for room in rooms}
+def webview_context(context, rooms: list[str | Room], lists: list[str] = ()) -> dict:
+	"""Fill `context` for the shell and return each room's head (seq, epoch, latest).
+
+	`lists` names the live DocTypes whose rows the page may fetch afresh (`api.list_rows`).
+	"""
+	# Readable first, then bound: a refused page must not bind a deep-link session to it.
+	followed = [Room.parse(room).check_readable() for room in rooms]
+	scope.bind_page([str(room) for room in followed], list(lists))
+	heads = {str(room): room_head(room) for room in followed}
 	config = {
 		"site": frappe.local.site,
 		"user": frappe.session.user,
 		"csrf_token": get_csrf_token(),
-		"rooms": {room: {"seq": h["seq"], "epoch": h["epoch"]} for room, h in heads.items()},
+		"events": EVENTS,
+		"rooms": {
+			str(room): {
+				"seq": heads[str(room)]["seq"],
+				"epoch": heads[str(room)]["epoch"],
+				"subscribe": room.subscription(),
+			}
+			for room in followed
+		},
 	}
 	# `</` would end the script tag the JSON lives in.
 	context.webview_config = json.dumps(config).replace("</", "<\\/")

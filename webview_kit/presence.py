@@ -25,26 +25,27 @@ import time
 import frappe
 from frappe.utils import get_fullname
 
+from webview_kit import settings
 from webview_kit.publish import publish
+from webview_kit.rooms import Room
 
 __all__ = ["EVENT_PRESENCE", "join", "lease", "leave", "live_count", "viewers"]
 
 EVENT_PRESENCE = "webview_kit.presence"
-DEFAULT_LEASE = 45  # seconds
 CLIENT_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 SEPARATOR = "\t"  # between user and client in a member; neither may contain it
 
 
 def lease() -> int:
-	"""Seconds a join lasts without renewal (site config `webview_presence_lease`)."""
-	return max(3, int(frappe.conf.get("webview_presence_lease") or DEFAULT_LEASE))
+	"""Seconds a join lasts without renewal (the `presence_lease` setting)."""
+	return max(3, settings.get("presence_lease"))
 
 
 def _clients_key() -> str:
 	return frappe.cache.make_key("webview_kit:presence:clients")
 
 
-def _room_keys(room: str) -> tuple[str, str]:
+def _room_keys(room: Room) -> tuple[str, str]:
 	base = f"webview_kit:presence:room:{room}"
 	return frappe.cache.make_key(f"{base}:members"), frappe.cache.make_key(f"{base}:version")
 
@@ -54,7 +55,7 @@ def _check_client(client: str) -> None:
 		frappe.throw("client must be 8 to 64 letters, digits, '-' or '_'", frappe.ValidationError)
 
 
-def join(client: str, user: str, room: str | None = None) -> dict:
+def join(client: str, user: str, room: Room | None = None) -> dict:
 	"""Hold or renew `client`'s lease, among `room`'s viewers if given; return the room's state."""
 	_check_client(client)
 	now = time.time()
@@ -79,7 +80,7 @@ def join(client: str, user: str, room: str | None = None) -> dict:
 	return state
 
 
-def leave(client: str, user: str, room: str | None = None) -> dict:
+def leave(client: str, user: str, room: Room | None = None) -> dict:
 	"""End `client`'s lease (and its place among `room`'s viewers); return the room's state."""
 	_check_client(client)
 	pipe = frappe.cache.pipeline(transaction=True)
@@ -89,6 +90,8 @@ def leave(client: str, user: str, room: str | None = None) -> dict:
 		pipe.zrem(members, _member(user, client))
 		pipe.zrange(members, 0, -1)
 		pipe.incr(version)
+		for key in (members, version):
+			pipe.expire(key, lease() * 2)
 	results = pipe.execute()
 	if not room:
 		return {"lease": lease()}
@@ -99,7 +102,7 @@ def leave(client: str, user: str, room: str | None = None) -> dict:
 	return state
 
 
-def viewers(room: str) -> dict:
+def viewers(room: Room) -> dict:
 	"""`room`'s current viewers and version, as `webview_kit.presence` carries them."""
 	members, version = _room_keys(room)
 	pipe = frappe.cache.pipeline(transaction=True)
@@ -130,11 +133,11 @@ def _touch_clients(pipe, now: float, seconds: int, add: str) -> None:
 	pipe.expire(key, seconds * 2)
 
 
-def _state(room: str, names: list[bytes], version: int, seconds: int) -> dict:
+def _state(room: Room, names: list[bytes], version: int, seconds: int) -> dict:
 	clients: dict[str, int] = {}
 	for member in names:
 		user = member.decode().split(SEPARATOR, 1)[0]
 		clients[user] = clients.get(user, 0) + 1
 	people = [{"user": user, "name": get_fullname(user), "clients": n} for user, n in clients.items()]
 	people.sort(key=lambda p: (p["name"].lower(), p["user"]))
-	return {"room": room, "version": int(version), "lease": seconds, "viewers": people}
+	return {"room": str(room), "version": int(version), "lease": seconds, "viewers": people}

@@ -27,7 +27,9 @@ from dataclasses import dataclass
 import frappe
 import redis
 
-from webview_kit import metrics
+from webview_kit import settings
+from webview_kit.infra import metrics, queue_redis
+from webview_kit.rooms import Room, RoomError
 
 __all__ = [
 	"EVENT_COUNT",
@@ -47,9 +49,6 @@ EVENT_COUNT = "webview_kit.count"
 EVENT_SESSION_ENDED = "webview_kit.session_ended"
 CHANNEL = "events"  # the channel Frappe's socket.io server subscribes to
 KEY_PREFIX = "webview_kit:room:"
-DEFAULT_HISTORY_LENGTH = 1000
-DEFAULT_HISTORY_TTL = 24 * 3600
-DEFAULT_MAX_PAYLOAD = 64 * 1024
 CATCH_UP_LIMIT = 1000
 
 # Publishes a batch of events in order and returns their sequence numbers.
@@ -116,11 +115,11 @@ class Event:
 
 
 def user_room(user: str) -> str:
-	return f"user:{user}"
+	return str(Room.of_user(user))
 
 
 def doc_room(doctype: str, name: str) -> str:
-	return f"doc:{doctype}/{name}"
+	return str(Room.of_doc(doctype, name))
 
 
 def _keys(room: str) -> list[str]:
@@ -128,34 +127,23 @@ def _keys(room: str) -> list[str]:
 	return [f"{base}:meta", f"{base}:stream", f"{base}:latest"]
 
 
-def _conf(key: str, default: int) -> int:
-	return int(frappe.conf.get(key) or default)
-
-
-def _connection() -> redis.Redis:
-	from frappe.utils.background_jobs import get_redis_connection_without_auth
-
-	return get_redis_connection_without_auth()
-
-
 def _script():
 	if not getattr(frappe.local, "webview_kit_publish_script", None):
-		frappe.local.webview_kit_publish_script = _connection().register_script(_PUBLISH_LUA)
+		frappe.local.webview_kit_publish_script = queue_redis.connection().register_script(_PUBLISH_LUA)
 	return frappe.local.webview_kit_publish_script
 
 
-def validate_room(room: str) -> None:
-	"""Raise PublishError unless `room` is a user room of an existing user or a doc room."""
-	kind, _, rest = room.partition(":")
-	if kind == "user" and rest and frappe.db.exists("User", rest, cache=True):
-		return
-	if kind == "doc" and "/" in rest:
-		doctype, name = rest.split("/", 1)
-		if frappe.db.exists("DocType", doctype, cache=True) and name:
-			return
-	raise PublishError(
-		f"Unknown room {room!r}: use user_room(<existing user>) or doc_room(<doctype>, <name>)"
-	)
+def validate_room(room: str | Room) -> str:
+	"""Return `room` as a string, or raise PublishError unless it names a room events may go to."""
+	try:
+		parsed = Room.parse(room)
+	except RoomError as e:
+		raise PublishError(f"{e}; use user_room(<existing user>) or doc_room(<doctype>, <name>)")
+	if not parsed.exists():
+		raise PublishError(
+			f"Unknown room {str(parsed)[:80]!r}: use user_room(<existing user>) or doc_room(<doctype>, <name>)"
+		)
+	return str(parsed)
 
 
 def _encode(event: Event, room_json: str, limit: int) -> list:
@@ -173,8 +161,8 @@ def _encode(event: Event, room_json: str, limit: int) -> list:
 def _batch_args() -> list:
 	"""What every event of a batch shares: history length and TTL, the channel, a fresh epoch, ts."""
 	return [
-		str(_conf("webview_history_length", DEFAULT_HISTORY_LENGTH)),
-		str(_conf("webview_history_ttl", DEFAULT_HISTORY_TTL)),
+		str(settings.get("history_length")),
+		str(settings.get("history_ttl")),
 		'{"namespace":' + json.dumps(frappe.local.site) + ",",
 		CHANNEL,
 		secrets.token_hex(8),
@@ -205,9 +193,9 @@ def publish_many(events: list[Event], *, after_commit: bool = False, retries: in
 	"""Publish `events` in order in one Redis round trip; validated all before any is sent."""
 	rooms = {}
 	for room in {e.room for e in events}:
-		validate_room(room)
-		rooms[room] = (_keys(room), json.dumps(room))
-	limit = _conf("webview_max_payload", DEFAULT_MAX_PAYLOAD)
+		name = validate_room(room)
+		rooms[room] = (_keys(name), json.dumps(name))
+	limit = settings.get("max_payload")
 	encoded = [(rooms[e.room][0], _encode(e, rooms[e.room][1], limit)) for e in events]
 	shared = _batch_args()
 	if after_commit:
@@ -221,7 +209,7 @@ def _send(encoded: list, shared: list, retries: int) -> list[int]:
 	for attempt in range(retries + 1):
 		try:
 			script = _script()
-			pipe = _connection().pipeline(transaction=False)
+			pipe = queue_redis.connection().pipeline(transaction=False)
 			for chunk in chunks:
 				keys = [key for event_keys, _args in chunk for key in event_keys]
 				args = [*shared, *(arg for _keys, event_args in chunk for arg in event_args)]
@@ -235,18 +223,18 @@ def _send(encoded: list, shared: list, retries: int) -> list[int]:
 	raise AssertionError("unreachable")
 
 
-def forget(room: str) -> bool:
+def forget(room: str | Room) -> bool:
 	"""Delete `room`'s sequence, history and latest values, as expiry would; say if it had any.
 
 	Pages still open on the room find a new epoch on their next event and resync.
 	"""
 	try:
-		return bool(_connection().delete(*_keys(room)))
+		return bool(queue_redis.connection().delete(*_keys(str(Room.parse(room)))))
 	except redis.exceptions.ConnectionError as e:
 		raise PublishError(f"Redis is unreachable, nothing was forgotten: {e}")
 
 
-def room_head(room: str) -> dict:
+def room_head(room: str | Room) -> dict:
 	"""The room's current sequence, epoch and latest envelope per event, read atomically."""
 	meta, latest = _read(room, with_stream=False)[:2]
 	return {
@@ -256,7 +244,7 @@ def room_head(room: str) -> dict:
 	}
 
 
-def history(room: str, after: int, epoch: str | None = None) -> dict:
+def history(room: str | Room, after: int, epoch: str | None = None) -> dict:
 	"""Events of `room` after sequence `after`, or a gap flag and a snapshot if history lost some.
 
 	A different `epoch` means the room's counters restarted (Redis lost its data), so the
@@ -276,9 +264,9 @@ def history(room: str, after: int, epoch: str | None = None) -> dict:
 
 
 def _read(room: str, with_stream: bool, after: int = 0) -> tuple:
-	meta_key, stream_key, latest_key = _keys(room)
+	meta_key, stream_key, latest_key = _keys(str(room))
 	try:
-		pipe = _connection().pipeline(transaction=True)
+		pipe = queue_redis.connection().pipeline(transaction=True)
 		pipe.hgetall(meta_key)
 		pipe.hgetall(latest_key)
 		if with_stream:

@@ -3,65 +3,69 @@
 from urllib.parse import urlencode
 
 import frappe
-from frappe.rate_limiter import rate_limit
 from frappe.website.page_renderers.base_renderer import BaseRenderer
 from werkzeug.wrappers import Response
 
-from webview_kit import auth, metrics
+from webview_kit import auth, scope
+from webview_kit.infra import metrics
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-
-
-def redeem_limit() -> int:
-	return int(frappe.conf.get("webview_redeem_rate_limit") or 30)
-
-
-REDEEM_WINDOW = 60
+# The shell loads its own script and stylesheet and nothing else, and runs no inline script.
+PAGE_POLICY = (
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+	"connect-src 'self' ws://{host} wss://{host}; base-uri 'none'; form-action 'self'; "
+	"frame-ancestors 'none'; object-src 'none'"
+)
+# The refusal page is one inline stylesheet.
+REFUSAL_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
 
 
 class WebviewLinkPage(BaseRenderer):
 	"""Redeem a deep link: start a scoped session and redirect to the page without the token."""
 
 	def can_render(self):
-		return ("/" + self.path).startswith(auth.ROUTE_PREFIX) and auth.TOKEN_PARAM in frappe.form_dict
+		return ("/" + self.path).startswith(scope.ROUTE_PREFIX) and scope.link_token() is not None
 
 	def render(self):
 		route = "/" + self.path
-		token = frappe.form_dict.get(auth.TOKEN_PARAM)
 		try:
-			claims = rate_limited_redeem(token, route)
-		except frappe.RateLimitExceededError:
-			return self.refusal(
-				"rate_limited", 429, "Too many attempts", None, {"Retry-After": str(REDEEM_WINDOW)}
-			)
+			claims = auth.redeem(scope.link_token(), route)
 		except auth.LinkError as error:
-			return self.refusal(error.reason, error.status, error.message, None)
+			return self.refused(error)
 		auth.start_session(claims)
 		metrics.count("links_redeemed")
 		auth.audit(f"Webview link {claims['link_id']} redeemed for {route}", claims["user"], "Success")
 		frappe.db.commit()
-		query = {k: v for k, v in frappe.request.args.items() if k != auth.TOKEN_PARAM}
+		query = {k: v for k, v in frappe.request.args.items() if k != scope.TOKEN_PARAM}
 		location = route + (f"?{urlencode(query)}" if query else "")
 		return Response(status=303, headers={"Location": location, **NO_STORE})
 
-	def refusal(self, reason: str, status: int, title: str, user, headers=None):
-		auth.audit(f"Webview link refused: {reason}", user, "Failed")
-		metrics.count_refused(reason)
+	def refused(self, error: auth.LinkError) -> Response:
+		"""The refusal page; 429 instead once this address has been refused too often."""
+		verdict = auth.note_refusal(frappe.local.request_ip, error.reason)
+		metrics.count_refused(auth.RATE_LIMITED if verdict.limited else error.reason)
 		frappe.db.commit()
 		# A refused link must not leave any session behind, not even a Guest one.
 		frappe.local.cookie_manager.cookies.clear()
-		hint = auth.REFUSALS.get(reason, ("", 0, "Wait a minute, then ask the app for a new link."))[2]
+		if verdict.limited:
+			title, status, hint = auth.RATE_LIMITED_PAGE
+			reason, headers = auth.RATE_LIMITED, {"Retry-After": str(verdict.retry_after)}
+		else:
+			title, status, hint = auth.REFUSALS[error.reason]
+			reason, headers = error.reason, {}
 		html = frappe.render_template(
 			"templates/webview/link_error.html", {"title": title, "hint": hint, "reason": reason}
 		)
-		return Response(
-			html,
-			status=status,
-			headers={**NO_STORE, **(headers or {})},
-			content_type="text/html; charset=utf-8",
-		)
+		headers = {**NO_STORE, "Content-Security-Policy": REFUSAL_POLICY, **headers}
+		return Response(html, status=status, headers=headers, content_type="text/html; charset=utf-8")
 
 
-@rate_limit(limit=redeem_limit, seconds=REDEEM_WINDOW)
-def rate_limited_redeem(token: str, route: str) -> dict:
-	return auth.redeem(token, route)
+def secure_headers(response, request) -> None:
+	"""`after_request`: a webview page holds its user's data; no cache keeps it, no injected script runs."""
+	if response is None or not request.path.startswith(scope.ROUTE_PREFIX):
+		return
+	response.headers["Cache-Control"] = "no-store"
+	response.headers.setdefault("Referrer-Policy", "no-referrer")
+	response.headers.setdefault("X-Content-Type-Options", "nosniff")
+	if response.mimetype == "text/html":
+		response.headers.setdefault("Content-Security-Policy", PAGE_POLICY.format(host=request.host))

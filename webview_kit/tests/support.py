@@ -17,33 +17,20 @@ from unittest.mock import patch
 import frappe
 from frappe.utils import background_jobs
 
-from webview_kit import publish
+from webview_kit import auth, publish
+from webview_kit.demo import setup, users
 
 
 def ensure_user(email: str, roles: tuple[str, ...] = (), enabled: bool = True) -> str:
 	"""Create `email` as a website user with exactly `roles` (plus Frappe's own), committed."""
-	if not frappe.db.exists("User", email):
-		frappe.get_doc(
-			{
-				"doctype": "User",
-				"email": email,
-				"first_name": "Webview Test",
-				"send_welcome_email": 0,
-				"user_type": "Website User",
-			}
-		).insert(ignore_permissions=True)
-	user = frappe.get_doc("User", email)
-	if user.enabled != int(enabled):
-		user.enabled = int(enabled)
-		user.save(ignore_permissions=True)
-	extra = [row.role for row in user.roles if row.role not in roles]
-	if extra:
-		user.remove_roles(*extra)
-	if roles:
-		user.add_roles(*roles)
-	frappe.db.commit()
+	users.ensure_user(email, "Webview Test", roles, exact_roles=True, enabled=enabled)
 	frappe.clear_cache(user=email)
 	return email
+
+
+def ensure_demo() -> None:
+	"""The demo DocType, live: what the live-document tests use (install-app alone has none)."""
+	setup.install()
 
 
 def fresh_doc_room(doctype: str = "ToDo") -> str:
@@ -240,3 +227,38 @@ def request(client, path: str, method: str = "GET", ip: str = "127.0.0.1", **kwa
 
 	with patch.object(frappe.app, "_sites_path", sites_path), ThreadPoolExecutor(max_workers=1) as pool:
 		return pool.submit(send).result(timeout=120)
+
+
+# -- sessions ---------------------------------------------------------------------
+def sessions_of(user: str) -> set[str]:
+	frappe.db.commit()  # a new snapshot, to see what other connections committed
+	return set(frappe.db.sql_list("select sid from tabSessions where user = %s", user))
+
+
+def session_data(sid: str) -> dict:
+	frappe.db.commit()
+	(stored,) = frappe.db.sql_list("select sessiondata from tabSessions where sid = %s", sid)
+	return frappe.safe_eval(stored, None, {"_dict": frappe._dict})
+
+
+def sign_in(claims: dict | None = None, user: str | None = None) -> str:
+	"""In a request of its own, start a webview session for `claims` (or a normal login); return its sid."""
+	sid = _sign_in(claims, user)
+	frappe.db.commit()  # a new snapshot: the caller sees the session the request committed
+	return sid
+
+
+@in_fresh_context
+def _sign_in(claims: dict | None, user: str | None) -> str:
+	from frappe.auth import HTTPRequest, LoginManager
+	from frappe.utils import set_request
+
+	set_request(method="GET", path=claims["route"] if claims else "/app")
+	frappe.local.form_dict = frappe._dict()
+	frappe.local.http_request = HTTPRequest()
+	if claims:
+		auth.start_session(claims)
+	else:
+		LoginManager().login_as(user)
+	frappe.db.commit()
+	return frappe.session.sid

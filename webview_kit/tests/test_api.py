@@ -3,9 +3,9 @@
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
-from webview_kit import api, auth, publish
+from webview_kit import api, auth, publish, scope
 from webview_kit.publish import doc_room, user_room
-from webview_kit.tests.support import clear_room, ensure_user
+from webview_kit.tests.support import clear_room, ensure_user, sessions_of, sign_in
 
 READER = "wvk-reader@example.com"
 OTHER = "wvk-other@example.com"
@@ -77,7 +77,6 @@ class TestCatchUp(ApiTestCase):
 			("a document the user cannot read", READER, doc_room("ToDo", self.others_todo)),
 			("another user's record", READER, doc_room("User", "Administrator")),
 			("a doctype that does not exist", READER, doc_room("No Such Doctype", "x")),
-			("a room of no known kind", READER, "lobby"),
 			("Guest's own room", "Guest", user_room("Guest")),
 			("a user room as Guest", "Guest", user_room(READER)),
 		]
@@ -86,6 +85,12 @@ class TestCatchUp(ApiTestCase):
 				frappe.set_user(user)
 				with self.assertRaises(frappe.PermissionError):
 					api.catch_up(room, after=0)
+
+	def test_rooms_that_are_not_rooms_answer_a_validation_error(self):
+		frappe.set_user(READER)
+		for room in ("lobby", "user:", "doc:ToDo", "doc:/x", "user:" + "x" * 300):
+			with self.subTest(room=str(room)[:20]), self.assertRaises(frappe.ValidationError):
+				api.catch_up(room, after=0)
 
 	def test_catch_up_answers_get_only_and_the_rest_post_only(self):
 		allowed = frappe.allowed_http_methods_for_whitelisted_func
@@ -100,11 +105,17 @@ class TestIssueAndRevoke(ApiTestCase):
 		self.addCleanup(frappe.set_user, "Administrator")
 		auth.revoke(READER)  # sessions an earlier run on this site left (test_auth starts some)
 
+	def open_a_webview(self) -> str:
+		"""Redeem a fresh link for READER in a request of its own; return the session's id."""
+		frappe.set_user("Administrator")
+		token = auth.issue_link(READER, ROUTE)["url"].split(f"?{scope.TOKEN_PARAM}=")[1]
+		return sign_in(auth.redeem(token, ROUTE))
+
 	def test_user_issues_a_link_for_themself(self):
 		frappe.set_user(READER)
 		link = api.issue_link(READER, ROUTE, ttl="60", device="phone")
 		self.assertEqual(link["expires_in"], 60)
-		token = link["url"].split(f"?{auth.TOKEN_PARAM}=")[1]
+		token = link["url"].split(f"?{scope.TOKEN_PARAM}=")[1]
 		self.assertEqual(auth.redeem(token, ROUTE)["device"], "phone")
 
 	def test_user_may_not_issue_for_someone_else(self):
@@ -113,8 +124,10 @@ class TestIssueAndRevoke(ApiTestCase):
 			api.issue_link(OTHER, ROUTE)
 
 	def test_user_revokes_their_own_sessions(self):
+		sid = self.open_a_webview()
 		frappe.set_user(READER)
-		self.assertEqual(api.revoke_sessions(READER), {"ended": 0})
+		self.assertEqual(api.revoke_sessions(READER), {"ended": 1})
+		self.assertNotIn(sid, sessions_of(READER))
 
 	def test_user_may_not_revoke_someone_elses_sessions(self):
 		frappe.set_user(READER)
@@ -122,5 +135,7 @@ class TestIssueAndRevoke(ApiTestCase):
 			api.revoke_sessions(OTHER)
 
 	def test_issuer_may_revoke_others_sessions(self):
+		sid = self.open_a_webview()
 		frappe.set_user(ISSUER)
-		self.assertEqual(api.revoke_sessions(READER), {"ended": 0})
+		self.assertEqual(api.revoke_sessions(READER), {"ended": 1})
+		self.assertNotIn(sid, sessions_of(READER))

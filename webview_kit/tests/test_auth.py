@@ -1,6 +1,7 @@
 """Deep-link tokens: issue, redeem, refuse, revoke, and the scope of their sessions."""
 
 import json
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import frappe
@@ -9,10 +10,17 @@ from frappe.utils import get_url
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from webview_kit import auth
+from webview_kit import auth, scope
 from webview_kit.auth import LinkError
 from webview_kit.publish import EVENT_SESSION_ENDED, room_head, user_room
-from webview_kit.tests.support import clear_room, ensure_user, in_fresh_context, run_concurrently
+from webview_kit.tests.support import (
+	clear_room,
+	ensure_user,
+	run_concurrently,
+	session_data,
+	sessions_of,
+	sign_in,
+)
 
 ROUTE = "/webview/count"
 READER = "wvk-reader@example.com"
@@ -23,7 +31,7 @@ BODY = slice(len(auth.PREFIX), len(auth.PREFIX) + 43)
 
 
 def token_of(link: dict) -> str:
-	(token,) = parse_qs(urlsplit(link["url"]).query)[auth.TOKEN_PARAM]
+	(token,) = parse_qs(urlsplit(link["url"]).query)[scope.TOKEN_PARAM]
 	return token
 
 
@@ -48,6 +56,8 @@ class AuthTestCase(FrappeTestCase):
 	def setUp(self):
 		frappe.set_user("Administrator")
 		self.addCleanup(frappe.set_user, "Administrator")
+		# Links issued "in the past" by move_back_in_time must not predate an earlier test's revoke.
+		frappe.cache.delete(auth._revoked_key(READER))
 
 	def issue(self, user: str = READER, route: str = ROUTE, **kwargs) -> str:
 		return token_of(auth.issue_link(user, route, **kwargs))
@@ -76,7 +86,7 @@ class TestIssue(AuthTestCase):
 		url = urlsplit(link["url"])
 		self.assertEqual(f"{url.scheme}://{url.netloc}", get_url())
 		self.assertEqual(url.path, ROUTE)
-		self.assertEqual(list(parse_qs(url.query)), [auth.TOKEN_PARAM])
+		self.assertEqual(list(parse_qs(url.query)), [scope.TOKEN_PARAM])
 		token = token_of(link)
 		self.assertTrue(token.startswith("wvk_"))
 		auth.check_format(token)
@@ -392,36 +402,10 @@ class TestSecrecy(AuthTestCase):
 				self.assertNotIn(secret, repr(logs))
 
 
-def sessions_of(user: str) -> set[str]:
-	frappe.db.commit()  # a new snapshot, to see what other connections committed
-	return set(frappe.db.sql_list("select sid from tabSessions where user = %s", user))
-
-
-def session_data(sid: str) -> dict:
-	frappe.db.commit()
-	(stored,) = frappe.db.sql_list("select sessiondata from tabSessions where sid = %s", sid)
-	return frappe.safe_eval(stored, None, {"_dict": frappe._dict})
-
-
-@in_fresh_context
-def sign_in(claims: dict | None = None, user: str | None = None) -> str:
-	"""In a request of its own, start a webview session for `claims` (or a normal login); return its sid."""
-	from frappe.auth import HTTPRequest, LoginManager
-	from frappe.utils import set_request
-
-	set_request(method="GET", path=claims["route"] if claims else "/app")
-	frappe.local.form_dict = frappe._dict()
-	frappe.local.http_request = HTTPRequest()
-	if claims:
-		auth.start_session(claims)
-	else:
-		LoginManager().login_as(user)
-	frappe.db.commit()
-	return frappe.session.sid
-
-
 class TestSessions(AuthTestCase):
 	def setUp(self):
+		auth.revoke(READER)  # sessions earlier tests and runs left, so counts start from none
+		frappe.db.commit()
 		super().setUp()
 		clear_room(user_room(READER))
 		self.addCleanup(clear_room, user_room(READER))
@@ -431,11 +415,10 @@ class TestSessions(AuthTestCase):
 		first, second = sign_in(claims), sign_in(auth.redeem(self.issue(), ROUTE))
 		self.assertNotEqual(first, second)
 		self.assertLessEqual({first, second}, sessions_of(READER))
-		self.assertEqual(session_data(first)["webview_route"], ROUTE)
+		self.assertEqual(session_data(first)[scope.SESSION_KEY]["route"], ROUTE)
 		self.assertEqual(session_data(first)["user"], READER)
-		self.assertLessEqual(
-			{first, second}, {s.decode() for s in frappe.cache.smembers(auth._sessions_key(READER))}
-		)
+		lifetime = session_data(first)[scope.SESSION_KEY]["expires"] - time.time()
+		self.assertAlmostEqual(lifetime, 12 * 3600, delta=60, msg="12 hours by default")
 
 	def test_revoke_ends_webview_sessions_only_and_tells_the_pages(self):
 		webview = [sign_in(auth.redeem(self.issue(), ROUTE)) for _ in range(2)]
@@ -461,6 +444,32 @@ class TestSessions(AuthTestCase):
 		self.assertEqual(auth.revoke(READER), 1)
 		self.assertNotIn(sid, sessions_of(READER))
 
+	def test_revoke_finds_sessions_the_cache_redis_lost(self):
+		# A restarted cache Redis (no persistence, LRU eviction in stock bench) forgets session
+		# data; Frappe reloads the sessions from tabSessions, and so must revoke find them.
+		sid = sign_in(auth.redeem(self.issue(), ROUTE))
+		frappe.cache.hdel("session", sid)
+		self.assertEqual(auth.revoke(READER), 1)
+		self.assertNotIn(sid, sessions_of(READER))
+
+	def test_revoke_voids_the_links_not_yet_opened(self):
+		waiting = self.issue()
+		auth.revoke(READER)
+		with self.assertRaises(LinkError) as refused:
+			auth.redeem(waiting, ROUTE)
+		self.assertEqual(refused.exception.reason, "revoked")
+		later = self.issue()
+		self.assertEqual(auth.redeem(later, ROUTE)["user"], READER, msg="links issued after it work")
+
+	def test_a_session_past_its_lifetime_is_pruned(self):
+		sid = sign_in(auth.redeem(self.issue(), ROUTE))
+		data = session_data(sid)
+		data[scope.SESSION_KEY]["expires"] = time.time() - 1
+		frappe.db.sql("update tabSessions set sessiondata = %s where sid = %s", (str(data), sid))
+		frappe.cache.hdel("session", sid)
+		self.assertGreaterEqual(auth.prune_sessions(), 1)
+		self.assertNotIn(sid, sessions_of(READER))
+
 	def test_revoke_is_audited(self):
 		sign_in(auth.redeem(self.issue(), ROUTE))
 		auth.revoke(READER)
@@ -475,8 +484,19 @@ class TestScope(FrappeTestCase):
 		cases = [
 			(ROUTE, True),
 			(ROUTE + "/", True),
-			("/assets/webview_kit/dist/js/webview.bundle.js", True),
-			("/assets/frappe/dist/css/website.bundle.css", True),
+			# Assets are the front's business; under /assets a raw `..` reaches any page.
+			("/assets/webview_kit/dist/js/webview.bundle.js", False),
+			("/assets/../webview/list", False),
+			("/webview/count/../list", False),
+			("/webview/../webview/count", False),
+			("//api/method/frappe.client.get_list", False),
+			("/api/method//frappe.client.get_list", False),
+			("/api/method/webview_kit.api.catch_up/", True),
+			("/api/v1/method/frappe.client.get_list", False),
+			("/api/v2/document/User", False),
+			("/desk", False),
+			("/printview", False),
+			("/api/method/frappe.realtime.can_subscribe_doc/../frappe.client.get_list", False),
 			("/api/method/webview_kit.api.catch_up", True),
 			("/api/method/frappe.realtime.get_user_info", True),
 			("/api/method/frappe.realtime.can_subscribe_doc", True),
@@ -505,11 +525,11 @@ class TestScope(FrappeTestCase):
 		]
 		for path, allowed in cases:
 			with self.subTest(path=path):
-				self.assertIs(auth.is_allowed(path, ROUTE), allowed)
+				self.assertIs(scope.is_allowed(path, ROUTE), allowed)
 
 	def test_apps_may_extend_the_allowed_methods(self):
 		from frappe.tests.utils import patch_hooks
 
 		with patch_hooks({"webview_allowed_methods": ["myapp.api.page_data"]}):
-			self.assertTrue(auth.is_allowed("/api/method/myapp.api.page_data", ROUTE))
-			self.assertFalse(auth.is_allowed("/api/method/webview_kit.api.catch_up", ROUTE))
+			self.assertTrue(scope.is_allowed("/api/method/myapp.api.page_data", ROUTE))
+			self.assertFalse(scope.is_allowed("/api/method/webview_kit.api.catch_up", ROUTE))

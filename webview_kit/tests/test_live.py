@@ -1,5 +1,7 @@
 """Live documents: what a save, delete, share and unshare publish, and to whom."""
 
+import json
+import time
 from unittest.mock import patch
 
 import frappe
@@ -7,8 +9,9 @@ from frappe.share import add_docshare, set_docshare_permission
 from frappe.tests.utils import FrappeTestCase
 
 from webview_kit import live
-from webview_kit.publish import PublishError, doc_room, history, room_head, user_room
-from webview_kit.tests.support import clear_room, ensure_user
+from webview_kit.infra import queue_redis
+from webview_kit.publish import CHANNEL, PublishError, doc_room, history, room_head, user_room
+from webview_kit.tests.support import clear_room, ensure_demo, ensure_user
 
 TASK = "Webview Demo Task"
 READER = "wvk-live-reader@example.com"
@@ -19,6 +22,7 @@ class LiveTestCase(FrappeTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
+		ensure_demo()
 		ensure_user(READER)
 		ensure_user(STRANGER)
 
@@ -66,10 +70,25 @@ class TestDocumentRoom(LiveTestCase):
 		self.assertEqual((data["name"], data["status"], data["progress"]), (name, "Working", 40))
 		self.assertEqual(data["modified_by_name"], "Administrator")
 
-	def test_a_delete_tells_the_document_room(self):
+	def test_a_delete_tells_the_document_room_then_forgets_it(self):
 		name = self.task()
+		self.save(name, status="Working")
+		channel = queue_redis.connection().pubsub(ignore_subscribe_messages=True)
+		channel.subscribe(CHANNEL)
+		self.addCleanup(channel.close)
 		self.delete(name)
-		self.assertEqual(self.doc_events(name)[-1], (live.EVENT_DOC_DELETED, {"name": name}))
+		sent, deadline = [], time.monotonic() + 2
+		while time.monotonic() < deadline:
+			if message := channel.get_message(timeout=0.2):
+				sent.append(json.loads(message["data"]))
+		ours = [
+			m for m in sent if m["room"] == doc_room(TASK, name) and m["event"].startswith("webview_kit.")
+		]
+		told = [(m["event"], m["message"]["data"]) for m in ours]
+		self.assertEqual(told, [(live.EVENT_DOC_DELETED, {"name": name})])
+		self.assertEqual(
+			room_head(doc_room(TASK, name))["seq"], 0, msg="a new task of that name starts afresh"
+		)
 
 	def test_nothing_is_published_before_the_commit_nor_after_a_rollback(self):
 		name = self.task()

@@ -11,9 +11,9 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils.redis_wrapper import RedisWrapper
 from prometheus_client.parser import text_string_to_metric_families
 
-from webview_kit import api, auth, health, metrics, publish
-from webview_kit.publish import Event, PublishError, publish_many
-from webview_kit.renderer import redeem_limit
+from webview_kit import api, auth, presence, publish, scope
+from webview_kit.infra import health, metrics
+from webview_kit.publish import Event, PublishError, publish_many, user_room
 from webview_kit.tests.support import (
 	clear_room,
 	ensure_user,
@@ -33,7 +33,7 @@ HEALTH_URL = "/api/method/webview_kit.ops_api.health"
 
 
 def token_of(link: dict) -> str:
-	return link["url"].split(f"{auth.TOKEN_PARAM}=", 1)[1]
+	return link["url"].split(f"{scope.TOKEN_PARAM}=", 1)[1]
 
 
 class MetricsTestCase(FrappeTestCase):
@@ -78,7 +78,7 @@ class TestLinkCounters(MetricsTestCase):
 		self.ip = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
 
 	def redeem(self, token: str, route: str = ROUTE):
-		path = f"{route}?{auth.TOKEN_PARAM}={token}"
+		path = f"{route}?{scope.TOKEN_PARAM}={token}"
 		return request(wsgi_client(), path, headers={"X-Forwarded-For": self.ip})
 
 	def test_issuing_a_link_counts_it(self):
@@ -108,7 +108,7 @@ class TestLinkCounters(MetricsTestCase):
 					self.assertEqual(self.redeem(token, route).status_code, auth.REFUSALS[reason][1])
 
 	def test_rate_limited_redeems_are_counted_apart(self):
-		limit = redeem_limit()
+		limit = auth.refusal_limit()
 		with self.moves({"links_refused:malformed": limit, "links_refused:rate_limited": 1}):
 			statuses = [self.redeem("hello").status_code for _ in range(limit + 1)]
 		self.assertEqual(statuses, [401] * limit + [429])
@@ -160,8 +160,15 @@ class TestDeliveryCounters(MetricsTestCase):
 		with self.moves({}), self.assertRaises(PublishError):
 			publish_many([Event(self.room(), EVENT, 1), Event(self.room(), EVENT, object())])
 
+	def own_room(self) -> str:
+		"""The session user's own room, emptied: one they may catch up on."""
+		room = user_room(frappe.session.user)
+		clear_room(room)
+		self.addCleanup(clear_room, room)
+		return room
+
 	def test_a_catch_up_counts_itself_and_the_events_it_replays(self):
-		room = self.room()
+		room = self.own_room()
 		for n in range(5):
 			publish.publish(room, EVENT, n)
 		with self.moves({"catch_ups": 1, "events_replayed": 3}):
@@ -171,7 +178,7 @@ class TestDeliveryCounters(MetricsTestCase):
 			api.catch_up(room, after=5)
 
 	def test_a_catch_up_across_a_history_gap_counts_a_resync(self):
-		room = self.room()
+		room = self.own_room()
 		with patch.dict(frappe.local.conf, {"webview_history_length": 5}):
 			for n in range(12):
 				publish.publish(room, EVENT, n)
@@ -193,11 +200,18 @@ class TestMetricsEndpoint(MetricsTestCase):
 	def families(self, text: str) -> dict:
 		return {family.name: family for family in text_string_to_metric_families(text)}
 
+	def render(self) -> str:
+		"""The metrics as a scraper gets them."""
+		self.site_config("webview_metrics_token", "render-token")
+		response = self.get(**{metrics.TOKEN_HEADER: "render-token"})
+		self.assertEqual(response.status_code, 200)
+		return response.get_data(as_text=True)
+
 	def test_metrics_are_prometheus_text_with_every_counter_and_refusal_reason(self):
 		metrics.count("links_issued")
 		metrics.count_refused("used")
 		stored = metrics.counts()
-		families = self.families(metrics.render().decode())
+		families = self.families(self.render())
 
 		for name in metrics.COUNTERS:
 			with self.subTest(name):
@@ -208,20 +222,18 @@ class TestMetricsEndpoint(MetricsTestCase):
 		self.assertEqual(refused["used"], stored["links_refused:used"])
 
 	def live_webviews(self) -> float | None:
-		family = self.families(metrics.render().decode()).get("webview_live_webviews")
+		family = self.families(self.render()).get("webview_live_webviews")
 		return family and family.samples[0].value
 
 	def test_live_webviews_are_presence_live_count(self):
-		with patch("webview_kit.presence.live_count", return_value=7):
-			self.assertEqual(self.live_webviews(), 7)
+		self.assertEqual(self.live_webviews(), presence.live_count())
 
-	def test_a_page_joining_presence_is_a_live_webview(self):
-		from webview_kit import presence
-
+	def test_a_page_joining_presence_is_one_more_live_webview(self):
+		before = self.live_webviews()
 		client = frappe.generate_hash(length=16)
 		presence.join(client, READER)
 		self.addCleanup(presence.leave, client, READER)
-		self.assertGreaterEqual(self.live_webviews(), 1)
+		self.assertEqual(self.live_webviews(), before + 1)
 
 	def test_guests_get_no_metrics(self):
 		self.site_config("webview_metrics_token", "s3cret-metrics-token")
@@ -265,6 +277,7 @@ class TestMetricsEndpoint(MetricsTestCase):
 
 class TestHealth(MetricsTestCase):
 	def get(self):
+		frappe.cache.delete_value(health.REPORT_KEY)  # a report is kept a few seconds
 		response = request(wsgi_client(), HEALTH_URL)
 		return response.status_code, json.loads(response.get_data())
 

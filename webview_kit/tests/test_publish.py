@@ -9,6 +9,7 @@ from frappe.realtime import emit_via_redis
 from frappe.tests.utils import FrappeTestCase
 
 from webview_kit import publish
+from webview_kit.infra import queue_redis
 from webview_kit.publish import Event, PublishError, doc_room, history, publish_many, room_head, user_room
 from webview_kit.tests.support import (
 	FlakyRedis,
@@ -39,7 +40,7 @@ class PublishTestCase(FrappeTestCase):
 		return [e["seq"] for e in events]
 
 	def stream_length(self, room: str) -> int:
-		return publish._connection().xlen(publish._keys(room)[1])
+		return queue_redis.connection().xlen(publish._keys(room)[1])
 
 
 class TestSequence(PublishTestCase):
@@ -70,7 +71,7 @@ class TestSequence(PublishTestCase):
 		self.assertEqual(seqs, [1, 1, 2, 2, 3, 3, 4])
 		self.assertEqual([e["data"] for e in history(first, 0)["events"]], [1, 3, 5])
 		self.assertEqual([e["data"] for e in history(second, 0)["events"]], [0, 2, 4, 6])
-		conn = publish._connection()
+		conn = queue_redis.connection()
 		for key in [*publish._keys(first), *publish._keys(second)]:
 			with self.subTest(key=key):
 				self.assertTrue(0 < conn.ttl(key) <= 30, msg=f"TTL of {key} is {conn.ttl(key)}")
@@ -180,7 +181,7 @@ class TestHistory(PublishTestCase):
 		self.conf(webview_history_ttl=30)
 		room = self.room()
 		publish.publish(room, EVENT, 1)
-		conn = publish._connection()
+		conn = queue_redis.connection()
 		for key in publish._keys(room):
 			with self.subTest(key=key):
 				self.assertTrue(conn.exists(key))
@@ -192,7 +193,7 @@ class TestHistory(PublishTestCase):
 		publish.publish(room, EVENT, 1)
 		self.conf(webview_history_ttl=3000)
 		publish.publish(room, "webview_kit.other", 2)
-		conn = publish._connection()
+		conn = queue_redis.connection()
 		for key in publish._keys(room):
 			with self.subTest(key=key):
 				self.assertGreater(conn.ttl(key), 30)
@@ -452,7 +453,7 @@ class TestPublishLimits(PublishTestCase):
 		]
 		for label, room in cases:
 			with self.subTest(label):
-				conn = publish._connection()
+				conn = queue_redis.connection()
 				with self.assertRaises(PublishError) as raised:
 					publish.publish(room, EVENT, 1)
 				self.assertIn("Unknown room", str(raised.exception))

@@ -3,7 +3,8 @@
 //
 // Elements with data-bind-event="<event>" data-bind-field="<field>" show that field
 // of the event's data; pages can also call `webviewKit.on(event, (data, envelope) => ...)`
-// from a <script type="module"> (it runs after this bundle, before the page connects).
+// from a <script type="module" src="..."> of their app's assets (it runs after this bundle,
+// before the page connects; the page's content security policy runs no inline script).
 import { bindElements } from "./webview/bindings.js";
 import { Bridge } from "./webview/bridge.js";
 import { mountDoc } from "./webview/doc.js";

@@ -1,22 +1,16 @@
-import frappe
-
 from webview_kit import live
 from webview_kit.page import require_user, webview_context
 from webview_kit.publish import user_room
 
 no_cache = 1
 
-DEFAULT_DOCTYPE = live.DEFAULT_DOCTYPE
-
 
 def get_context(context):
 	user = require_user()
-	doctype = frappe.form_dict.get("doctype") or DEFAULT_DOCTYPE
-	if not live.is_live(doctype):
-		raise frappe.PermissionError(f"{doctype} is not a live DocType")
+	doctype = live.requested_doctype()
 	room = user_room(user)
 	# The room's position first, the rows second: a change in between is replayed, not lost.
-	webview_context(context, [room])
+	webview_context(context, [room], lists=[doctype])
 	context.doctype = doctype
 	context.rows = live.list_rows(doctype)
 	fields = live.list_fields(doctype)

@@ -2,5 +2,5 @@
 // this adds the one thing markup cannot say, that the document was deleted.
 
 export function mountDoc(kit, root) {
-	kit.on("webview_kit.doc_deleted", () => (root.dataset.state = "deleted"));
+	kit.on(kit.events.doc_deleted, () => (root.dataset.state = "deleted"));
 }

@@ -65,7 +65,7 @@ export function mountList(kit, root) {
 		}
 	}
 
-	kit.on("webview_kit.row", (event) => {
+	kit.on(kit.events.row, (event) => {
 		if (event.doctype !== doctype) return;
 		if (held) held.push(event);
 		else apply(event);

@@ -19,7 +19,7 @@ export class Presence {
 		this.joined = false;
 		this.root = document.querySelector("[data-live-presence]");
 		this.known = null; // user -> name of the viewers shown, for "X joined" / "X left"
-		if (this.room) kit.on("webview_kit.presence", (state) => state.room === this.room && this.show(state));
+		if (this.room) kit.on(kit.events.presence, (state) => state.room === this.room && this.show(state));
 		document.addEventListener("webviewkit:state", ({ detail }) => (detail.state === "live" ? this.join() : this.pause()));
 		document.addEventListener("visibilitychange", () => {
 			if (document.hidden) this.leave();

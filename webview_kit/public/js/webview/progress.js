@@ -4,7 +4,10 @@
 
 export function mountProgress(kit, root) {
 	const pinned = root.dataset.job;
-	kit.on("webview_kit.progress", (progress) => {
+	// The page's policy allows no inline style: the rendered bar gets its width here.
+	const bar = root.querySelector("[data-progress=bar]");
+	bar.style.setProperty("--value", bar.getAttribute("aria-valuenow"));
+	kit.on(kit.events.progress, (progress) => {
 		if (pinned && progress.job !== pinned) return;
 		render(root, progress);
 	});

@@ -11,7 +11,6 @@
 import { io } from "socket.io-client";
 
 const CATCH_UP = "/api/method/webview_kit.api.catch_up";
-const SESSION_ENDED = "webview_kit.session_ended";
 
 const BANNERS = {
 	connecting: "Connecting…",
@@ -21,10 +20,11 @@ const BANNERS = {
 };
 
 class Room {
-	constructor(name, { seq, epoch }) {
+	constructor(name, { seq, epoch, subscribe }) {
 		this.name = name;
 		this.seq = seq;
 		this.epoch = epoch;
+		this.subscribe = subscribe; // [socket event, ...args] that joins it, from the server
 		this.syncing = null;
 		this.buffer = [];
 	}
@@ -33,6 +33,7 @@ class Room {
 export class WebviewKit {
 	constructor(config) {
 		this.config = config;
+		this.events = config.events; // event names by the short names the page's scripts use
 		this.handlers = new Map();
 		this.applied = []; // [room, seq] of every applied event, in order: what tests read
 		this.initial = Object.fromEntries(Object.entries(config.rooms).map(([name, pos]) => [name, pos.seq]));
@@ -107,9 +108,7 @@ export class WebviewKit {
 		this.setState(this.everConnected ? "reconnecting" : "connecting");
 		this.everConnected = true;
 		this.retryDelay = 250;
-		for (const [name] of this.rooms) {
-			if (name.startsWith("doc:")) this.socket.emit("doc_subscribe", ...splitDocRoom(name));
-		}
+		for (const room of this.rooms.values()) if (room.subscribe) this.socket.emit(...room.subscribe);
 		try {
 			await Promise.all([...this.rooms.values()].map((room) => this.sync(room)));
 			if (this.socket.connected) this.setState("live");
@@ -168,7 +167,7 @@ export class WebviewKit {
 
 	// -- ordered delivery ------------------------------------------------------
 	receive(event, envelope) {
-		if (event === SESSION_ENDED) return this.end();
+		if (event === this.events.session_ended) return this.end();
 		const room = envelope && this.rooms.get(envelope.room);
 		if (!room || typeof envelope.seq !== "number") return;
 		if (room.syncing) room.buffer.push(envelope);
@@ -241,9 +240,4 @@ function signal(name, detail) {
 async function answer(response) {
 	if (!response.ok) throw Object.assign(new Error(`${response.status} ${response.url}`), { status: response.status });
 	return (await response.json()).message;
-}
-
-function splitDocRoom(name) {
-	const [doctype, ...rest] = name.slice("doc:".length).split("/");
-	return [doctype, rest.join("/")];
 }

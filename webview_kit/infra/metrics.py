@@ -21,6 +21,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from webview_kit.infra import queue_redis
+
 __all__ = [
 	"CONTENT_TYPE",
 	"COUNTERS",
@@ -45,7 +47,6 @@ COUNTERS = {
 	"resyncs": "Catch-up answers with a history gap: the page jumped to the latest state.",
 }
 REFUSED = "links_refused"
-RATE_LIMITED = "rate_limited"
 # Frappe answers 401 to any `Authorization: Bearer` that is not one of its OAuth tokens
 # before app code runs, so a scraper's token travels in a header of its own.
 TOKEN_HEADER = "X-Webview-Metrics-Token"
@@ -55,15 +56,9 @@ def _key() -> str:
 	return f"webview_kit:metrics:{frappe.local.site}"
 
 
-def _connection() -> redis.Redis:
-	from frappe.utils.background_jobs import get_redis_connection_without_auth
-
-	return get_redis_connection_without_auth()
-
-
 def _increment(fields: dict[str, int]) -> None:
 	try:
-		pipe = _connection().pipeline(transaction=False)
+		pipe = queue_redis.connection().pipeline(transaction=False)
 		for field, amount in fields.items():
 			pipe.hincrby(_key(), field, amount)
 		pipe.execute()
@@ -86,7 +81,7 @@ def count_in(pipe: redis.client.Pipeline, name: str, amount: int = 1) -> None:
 
 
 def count_refused(reason: str) -> None:
-	"""Count a refused deep link under `reason` (an auth.REFUSALS key, or `rate_limited`)."""
+	"""Count a refused deep link under `reason`."""
 	_increment({f"{REFUSED}:{reason}": 1})
 
 
@@ -97,24 +92,19 @@ def count_catch_up(answer: dict) -> None:
 
 def counts() -> dict[str, int]:
 	"""Every counter of this site as stored: `{"links_issued": 3, "links_refused:used": 1, ...}`."""
-	return {k.decode(): int(v) for k, v in _connection().hgetall(_key()).items()}
-
-
-def live_webviews() -> int:
-	"""Pages connected right now, from presence's leases."""
-	from webview_kit.presence import live_count  # presence publishes, and publish counts here
-
-	return live_count()
-
-
-def refusal_reasons() -> list[str]:
-	from webview_kit.auth import REFUSALS
-
-	return [*REFUSALS, RATE_LIMITED]
+	return {k.decode(): int(v) for k, v in queue_redis.connection().hgetall(_key()).items()}
 
 
 class RedisCollector(Collector):
-	"""Reads this site's counters from Redis at scrape time."""
+	"""Reads this site's counters from Redis at scrape time.
+
+	What only the domain knows comes in from the caller: every refusal reason (each is
+	listed, at 0 too) and the number of live webviews.
+	"""
+
+	def __init__(self, refusal_reasons: list[str], live_webviews: int):
+		self.refusal_reasons = refusal_reasons
+		self.live_webviews = live_webviews
 
 	def collect(self):
 		stored = counts()
@@ -122,18 +112,18 @@ class RedisCollector(Collector):
 			yield CounterMetricFamily(PREFIX + name, documentation, value=stored.get(name, 0))
 		refused = CounterMetricFamily(PREFIX + REFUSED, "Deep links refused, by reason.", labels=["reason"])
 		seen = {field.split(":", 1)[1] for field in stored if field.startswith(f"{REFUSED}:")}
-		for reason in sorted(set(refusal_reasons()) | seen):
+		for reason in sorted(set(self.refusal_reasons) | seen):
 			refused.add_metric([reason], stored.get(f"{REFUSED}:{reason}", 0))
 		yield refused
 		yield GaugeMetricFamily(
-			PREFIX + "live_webviews", "Webview pages connected now.", value=live_webviews()
+			PREFIX + "live_webviews", "Webview pages connected now.", value=self.live_webviews
 		)
 
 
-def render() -> bytes:
+def render(refusal_reasons: list[str], live_webviews: int) -> bytes:
 	"""This site's metrics in the Prometheus text format."""
 	registry = CollectorRegistry(auto_describe=False)
-	registry.register(RedisCollector())
+	registry.register(RedisCollector(refusal_reasons, live_webviews))
 	return generate_latest(registry)
 
 

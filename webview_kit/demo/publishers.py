@@ -1,4 +1,4 @@
-"""The demo: a counter, a staged job and live tasks published to users' webviews, and the users."""
+"""The demo's publishers: a counter, a staged job and live tasks, to users' webviews."""
 
 import random
 import time
@@ -6,10 +6,10 @@ import time
 import frappe
 from frappe.share import add_docshare
 
+from webview_kit.demo.setup import DEMO_DOCTYPE
 from webview_kit.progress import Progress
 from webview_kit.publish import EVENT_COUNT, publish, user_room
 
-DEMO_DOCTYPE = "Webview Demo Task"
 DEMO_STAGES = ("Upload", "Validate", "Import")
 
 
@@ -30,45 +30,6 @@ def enqueue_count(user: str, upto: int = 99, interval: float = 1.0) -> str:
 		count, queue="short", user=user, upto=upto, interval=interval, timeout=upto * interval + 60
 	)
 	return job.id
-
-
-def ensure_user(email: str, first_name: str, roles: tuple[str, ...] = ()) -> str:
-	"""Create an enabled website user `email` (with `roles`) unless it exists; return its name."""
-	if not frappe.db.exists("User", email):
-		user = frappe.get_doc(
-			{
-				"doctype": "User",
-				"email": email,
-				"first_name": first_name,
-				"send_welcome_email": 0,
-				"user_type": "Website User",
-				# Skips the gravatar lookup job, which cannot reach the internet from a test stack.
-				"user_image": "/assets/webview_kit/images/user.svg",
-			}
-		)
-		# Demo and test users come in batches; Frappe's sign-up throttle is for strangers.
-		frappe.flags.in_import = True
-		user.insert(ignore_permissions=True)
-		frappe.flags.in_import = False
-	user = frappe.get_doc("User", email)
-	if not user.enabled:
-		user.enabled = 1
-		user.save(ignore_permissions=True)
-	if roles:
-		user.add_roles(*roles)
-	frappe.db.commit()
-	return user.name
-
-
-def new_api_key(user: str) -> str:
-	"""Give `user` a fresh API secret and return `key:secret` for an Authorization header."""
-	doc = frappe.get_doc("User", user)
-	doc.api_key = doc.api_key or frappe.generate_hash(length=15)
-	secret = frappe.generate_hash(length=15)
-	doc.api_secret = secret
-	doc.save(ignore_permissions=True)
-	frappe.db.commit()
-	return f"{doc.api_key}:{secret}"
 
 
 # -- progress -------------------------------------------------------------------

@@ -5,6 +5,11 @@ and metrics live there) and a socket.io server, reached as a browser reaches it,
 engine.io handshake through the front (`host_name`). Behind a front with several socket
 servers that answer means at least one of them is up.
 
+The probe goes only to a configured address (`webview_socketio_probe_url`, else the
+site's `host_name`), never to one built from the request: anyone may call the health
+endpoint, and it must not become a way to make the server fetch other URLs. A report is
+kept for a few seconds, so a flood of calls costs one round of checks.
+
 An anonymous caller sees each check's result and the kind of error only; the error
 itself goes to the `webview_kit` log. To add a check, add a function that raises when
 the dependency is unusable to `CHECKS`.
@@ -15,12 +20,17 @@ from __future__ import annotations
 import time
 
 import frappe
+import redis
 import requests
-from frappe.utils import get_url
 
-__all__ = ["CHECKS", "HealthError", "run_checks", "socketio_probe_url"]
+from webview_kit.infra import queue_redis
+
+__all__ = ["CHECKS", "HealthError", "report", "run_checks", "socketio_probe_url"]
 
 SOCKETIO_TIMEOUT = 3  # seconds; a load balancer's probe usually waits about 5
+REPORT_TTL = 5  # seconds a report is answered from the cache
+REPORT_KEY = "webview_kit:health"
+SOCKETIO_PATH = "/socket.io/?EIO=4&transport=polling"
 
 
 class HealthError(Exception):
@@ -36,18 +46,22 @@ def check_redis_cache() -> None:
 
 
 def check_redis_queue() -> None:
-	from frappe.utils.background_jobs import get_redis_connection_without_auth
-
-	get_redis_connection_without_auth().ping()
+	queue_redis.connection().ping()
 
 
-def socketio_probe_url() -> str:
-	"""The engine.io handshake URL: `webview_socketio_probe_url` if set, else through `host_name`."""
-	return frappe.conf.get("webview_socketio_probe_url") or get_url("/socket.io/?EIO=4&transport=polling")
+def socketio_probe_url() -> str | None:
+	"""The engine.io handshake URL: `webview_socketio_probe_url`, else through `host_name`, else None."""
+	if url := frappe.conf.get("webview_socketio_probe_url"):
+		return url
+	host = frappe.conf.get("host_name")
+	return f"{host.rstrip('/')}{SOCKETIO_PATH}" if host else None
 
 
 def check_socketio() -> None:
-	response = requests.get(socketio_probe_url(), timeout=SOCKETIO_TIMEOUT)
+	url = socketio_probe_url()
+	if not url:
+		raise HealthError("no probe address: set host_name or webview_socketio_probe_url in site config")
+	response = requests.get(url, timeout=SOCKETIO_TIMEOUT, allow_redirects=False)
 	# An engine.io "open" packet: 0{"sid": ..., "upgrades": [...], ...}
 	if response.status_code != 200 or not response.text.startswith("0{"):
 		raise HealthError(f"HTTP {response.status_code} without an engine.io handshake")
@@ -78,3 +92,19 @@ def run_checks() -> dict:
 	"""Run every check: `{"ok": all passed, "checks": {name: {"ok", "ms", "error"?}}}`."""
 	checks = {name: _run(name, check) for name, check in CHECKS.items()}
 	return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}
+
+
+def report() -> dict:
+	"""`run_checks()`, answered from the cache for REPORT_TTL seconds after each run."""
+	try:
+		cached = frappe.cache.get_value(REPORT_KEY)
+	except redis.exceptions.RedisError:  # the cache Redis being down is what the checks report
+		cached = None
+	if cached:
+		return cached
+	fresh = run_checks()
+	try:
+		frappe.cache.set_value(REPORT_KEY, fresh, expires_in_sec=REPORT_TTL)
+	except redis.exceptions.RedisError:
+		pass
+	return fresh

@@ -1,0 +1,125 @@
+"""The demo's bench commands, in the `webview` group: `bench --site S webview count ...`."""
+
+import click
+from frappe.commands import pass_context
+
+from webview_kit.cli import on_each_site
+
+
+@click.command("install-demo")
+@pass_context
+def install_demo(context):
+	"""Create the demo DocType and make it live (safe to run again)."""
+
+	def work():
+		from webview_kit.demo import setup
+
+		setup.install()
+		click.echo(f"Demo installed: {setup.DEMO_DOCTYPE} is live")
+
+	on_each_site(context, work)
+
+
+@click.command("count")
+@click.option("--user", required=True, help="Whose webviews receive the count")
+@click.option("--upto", default=99, show_default=True)
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between values")
+@click.option("--repeat", is_flag=True, help="Start again from 0 after each run, until stopped")
+@click.option("--enqueue", is_flag=True, help="Run as a background job instead of here")
+@click.option("--wait", is_flag=True, help="Start when a line arrives on stdin (to start at an exact moment)")
+@pass_context
+def count(context, user, upto, interval, repeat, enqueue, wait):
+	"""Publish 0..UPTO to a user's webviews."""
+
+	def work():
+		import sys
+
+		from webview_kit.demo import publishers
+		from webview_kit.publish import room_head, user_room
+
+		if enqueue:
+			click.echo(f"Enqueued job {publishers.enqueue_count(user, upto, interval)}")
+			return
+		if wait:
+			click.echo("ready", err=True)
+			sys.stdin.readline()
+		head = room_head(user_room(user))["seq"]
+		click.echo(f"Publishing count 0..{upto} to {user} every {interval}s after seq {head}", err=True)
+		while True:
+			publishers.count(user, upto, interval)
+			if not repeat:
+				break
+
+	on_each_site(context, work)
+
+
+@click.command("ensure-user")
+@click.option("--email", "emails", required=True, multiple=True)
+@click.option("--first-name", default="Webview")
+@click.option("--role", "roles", multiple=True)
+@click.option("--api-key", is_flag=True, help="Also print a fresh `key:secret` for each user")
+@pass_context
+def ensure_user(context, emails, first_name, roles, api_key):
+	"""Create enabled website users unless they exist (for demos and tests)."""
+
+	def work():
+		from webview_kit.demo import users
+
+		for email in emails:
+			name = users.ensure_user(email, first_name, tuple(roles))
+			click.echo(f"{name} {users.new_api_key(name)}" if api_key else name)
+
+	on_each_site(context, work)
+
+
+@click.command("progress")
+@click.option("--user", required=True, help="Whose webviews show the job")
+@click.option("--steps", default=5, show_default=True, help="Updates per stage")
+@click.option("--interval", default=0.5, show_default=True, help="Seconds between updates")
+@click.option("--fail-at", type=click.Choice(["Upload", "Validate", "Import"]), help="Fail in this stage")
+@click.option("--enqueue", is_flag=True, help="Run as a background job instead of here")
+@pass_context
+def progress(context, user, steps, interval, fail_at, enqueue):
+	"""Run a pretend three-stage import, publishing its progress to USER's webviews."""
+
+	def work():
+		from webview_kit.demo import publishers
+
+		run = publishers.enqueue_progress if enqueue else publishers.progress
+		click.echo(run(user, steps, interval, fail_at))
+
+	on_each_site(context, work)
+
+
+@click.command("task")
+@click.option("--user", "users", required=True, multiple=True, help="Share the task with this user")
+@click.option("--title", default="Check the delivery", show_default=True)
+@pass_context
+def task(context, users, title):
+	"""Create a demo task shared with each USER and print its name."""
+
+	def work():
+		from webview_kit.demo import publishers
+
+		click.echo(publishers.create_task(title, list(users)))
+
+	on_each_site(context, work)
+
+
+@click.command("tasks")
+@click.option("--user", required=True, help="Whose task list changes")
+@click.option("--rounds", default=20, show_default=True)
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between changes")
+@pass_context
+def tasks(context, user, rounds, interval):
+	"""Add, change and remove demo tasks shared with USER, one change per interval."""
+
+	def work():
+		from webview_kit.demo import publishers
+
+		publishers.tasks(user, rounds, interval)
+
+	on_each_site(context, work)
+
+
+DEMO_COMMANDS = [install_demo, count, ensure_user, progress, task, tasks]

@@ -1,0 +1,1 @@
+"""Infrastructure the domain reports into or stands on: the queue Redis, metrics, health."""

@@ -1,0 +1,171 @@
+"""What a deep-link session may reach: its route, and the rooms its page declared.
+
+A session started by a deep link carries a scope in its session data: the route it was
+issued for, when it ends, and, once its page has rendered, the rooms (and live lists)
+that page declared. Every request of such a session passes `enforce` (a `before_request`
+hook): its page, the methods that page needs, nothing else. Every room it asks for, over
+HTTP or through the socket server's subscribe callbacks, is judged by `rooms.Room.can_follow`,
+which asks `current()` here.
+
+Sessions without a scope (a desk login, an API key) are not touched.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import time
+from dataclasses import dataclass
+
+import frappe
+
+__all__ = [
+	"ROUTE_PREFIX",
+	"SESSION_KEY",
+	"TOKEN_PARAM",
+	"Scope",
+	"allowed_methods",
+	"begin",
+	"bind_page",
+	"current",
+	"enforce",
+	"is_allowed",
+	"link_token",
+]
+
+TOKEN_PARAM = "wvt"
+ROUTE_PREFIX = "/webview/"
+SESSION_KEY = "webview_scope"
+API_METHOD = "/api/method/"
+ONE_PAGE_ONLY = "This session opens one webview only."
+
+
+@dataclass(frozen=True)
+class Scope:
+	"""The reach of one deep-link session."""
+
+	route: str
+	expires: float
+	rooms: tuple[str, ...] | None = None  # None until the page first renders
+	lists: tuple[str, ...] = ()
+
+	@property
+	def expired(self) -> bool:
+		return time.time() >= self.expires
+
+	def allows_room(self, room: str) -> bool:
+		return self.rooms is not None and room in self.rooms
+
+	def allows_list(self, doctype: str) -> bool:
+		return doctype in self.lists
+
+	def as_dict(self) -> dict:
+		return {
+			"route": self.route,
+			"expires": self.expires,
+			"rooms": list(self.rooms) if self.rooms is not None else None,
+			"lists": list(self.lists),
+		}
+
+
+def current(session=None) -> Scope | None:
+	"""The scope of `session` (default: this request's), or None for an unscoped session."""
+	session = session if session is not None else getattr(frappe.local, "session", None)
+	data = session and session.get("data")
+	saved = data and data.get(SESSION_KEY)
+	if not saved:
+		return None
+	rooms = saved.get("rooms")
+	return Scope(
+		route=saved["route"],
+		expires=float(saved["expires"]),
+		rooms=tuple(rooms) if rooms is not None else None,
+		lists=tuple(saved.get("lists") or ()),
+	)
+
+
+def begin(route: str, lifetime: int) -> Scope:
+	"""Scope this request's brand-new session to `route` for `lifetime` seconds, and save it."""
+	scope = Scope(route=route, expires=time.time() + lifetime)
+	_save(scope)
+	return scope
+
+
+def bind_page(rooms: list[str], lists: list[str] = ()) -> None:
+	"""Bind this session to the rooms its page declares on its first render; refuse others later.
+
+	A reload declares the same rooms and passes; the same route asked for another document
+	(another `?name=`) declares a room the session was not bound to and gets 403.
+	"""
+	scope = current()
+	if scope is None:
+		return
+	if scope.rooms is None:
+		_save(Scope(scope.route, scope.expires, tuple(rooms), tuple(lists)))
+	elif not (set(rooms) <= set(scope.rooms) and set(lists) <= set(scope.lists)):
+		raise frappe.PermissionError(ONE_PAGE_ONLY)
+
+
+def _save(scope: Scope) -> None:
+	session = frappe.local.session_obj
+	session.data.data[SESSION_KEY] = scope.as_dict()
+	session.update(force=True)
+
+
+# -- the guard on every request ---------------------------------------------------
+def link_token() -> str | None:
+	"""The deep-link token this request redeems: `wvt` in the query string of a GET, else None.
+
+	The one reader of `wvt`: the renderer redeems what this returns and the guard lets
+	through what this returns, so a body that replaces `form_dict` cannot make them disagree.
+	"""
+	request = getattr(frappe.local, "request", None)
+	if request is None or request.method != "GET":
+		return None
+	return request.args.get(TOKEN_PARAM)
+
+
+def allowed_methods() -> set[str]:
+	"""Methods a scoped session may call besides its page (the `webview_allowed_methods` hook)."""
+	return set(frappe.get_hooks("webview_allowed_methods"))
+
+
+def is_allowed(path: str, route: str) -> bool:
+	"""Whether a session scoped to `route` may request `path`: exactly its page, or an allowed method.
+
+	Only canonical paths pass: `/assets/../webview/list` is not under /assets for the
+	resolver that renders it, so a path with dot segments or doubled slashes is refused.
+	"""
+	if path != posixpath.normpath(path) and path != posixpath.normpath(path) + "/":
+		return False
+	path = path.rstrip("/") or "/"
+	if path == route:
+		return True
+	if path.startswith(API_METHOD):
+		return path[len(API_METHOD) :] in allowed_methods()
+	return False
+
+
+def enforce() -> None:
+	"""Answer 403 when a deep-link session asks for anything but its page and what that page needs."""
+	# Refusals of our methods and of scoped sessions say why, never how the server got there.
+	if frappe.request.path.startswith(f"{API_METHOD}webview_kit."):
+		frappe.local.flags.disable_traceback = True
+	scope = current()
+	if scope is None:
+		return
+	frappe.local.flags.disable_traceback = True
+	if scope.expired:
+		from frappe.sessions import delete_session
+
+		delete_session(frappe.session.sid, frappe.session.user, reason="Webview session lifetime ended")
+		raise frappe.SessionExpired("This webview session has ended. Open the link from the app again.")
+	# frappe.app runs `cmd` as a method whatever the path, from the query or any body, and
+	# none of our pages sends it.
+	if "cmd" in frappe.form_dict:
+		raise frappe.PermissionError(ONE_PAGE_ONLY)
+	# A new deep link may replace the session: the renderer redeems it, or refuses it.
+	request = frappe.request
+	if link_token() is not None and request.path.startswith(ROUTE_PREFIX):
+		return
+	if not is_allowed(request.path, scope.route):
+		raise frappe.PermissionError(ONE_PAGE_ONLY)
