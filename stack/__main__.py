@@ -39,7 +39,9 @@ def cmd_up(stack: Stack | DockerStack, args: argparse.Namespace) -> None:
 	docker = isinstance(stack, DockerStack)
 	logs = f"`{stack.logs_hint}`" if docker else stack.layout.logs
 	print(f"\nThe stack is up at {stack.url} (site {stack.site}); logs: {logs}")
-	if not docker:
+	if docker:
+		print(f"Desk: {stack.url}/app as Administrator, password from `{stack.admin_password_command}`")
+	else:
 		print(f"Desk: {stack.url}/app as Administrator, password in {stack.layout.admin_password_file}")
 	if args.demo:
 		if docker:

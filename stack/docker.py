@@ -43,6 +43,7 @@ SERVICES = {
 	"web": "backend",
 	"socketio-0": "websocket",
 	"worker": "worker",
+	"scheduler": "scheduler",
 	"nginx": "frontend",
 }
 SOCKETIO = "websocket"
@@ -68,6 +69,8 @@ class DockerStack:
 	"""The compose project of `docker/compose.yaml`, with the native `Stack`'s surface."""
 
 	logs_hint = "docker compose -f docker/compose.yaml logs"
+	# create-site generates it once per sites volume.
+	admin_password_command = "docker compose -f docker/compose.yaml exec backend cat sites/.admin-password"
 
 	def __init__(self):
 		# compose itself lets the shell's variables win over docker/.env; so does this.
@@ -139,14 +142,14 @@ class DockerStack:
 			return False
 		return any(c.get("State") == "running" for c in self._containers("frontend"))
 
-	def site_command(self, args: list[str], step: str, show: bool = False) -> None:
-		"""Run a site command in the backend container; with `show`, its output goes to the terminal."""
-		if show:
-			done = self._compose(self._exec(args))
-			if done.returncode != 0:
-				raise StackError(f"{step} failed (exit {done.returncode}); its output is above.")
-			return
-		self.site_output(args)
+	def site_command(self, args: list[str], step: str, show: bool = False, env: dict | None = None) -> None:
+		"""Run a site command in the backend container, with `env` added to its environment;
+		with `show`, its output goes to the terminal."""
+		argv = self._exec(args, env)
+		done = self._compose(argv) if show else self._compose(argv, capture=True)
+		if done.returncode != 0:
+			output = "its output is above." if show else f"\n{done.stdout}\n{done.stderr}"
+			raise StackError(f"{step} failed (exit {done.returncode}); {output}")
 
 	def site_output(self, args: list[str]) -> str:
 		"""Run a site command and return what it printed on stdout."""
@@ -353,8 +356,9 @@ class DockerStack:
 				)
 			time.sleep(0.25)
 
-	def _exec(self, args: list[str]) -> list[str]:
-		return ["exec", "-T", "backend", "bench", "--site", self.site, *args]
+	def _exec(self, args: list[str], env: dict | None = None) -> list[str]:
+		settings = [option for key, value in (env or {}).items() for option in ("--env", f"{key}={value}")]
+		return ["exec", "-T", *settings, "backend", "bench", "--site", self.site, *args]
 
 	def _compose_argv(self, args: list[str]) -> list[str]:
 		return ["docker", "compose", "--file", str(COMPOSE_FILE), *args]

@@ -45,8 +45,9 @@ class StackProtocol(Protocol):
 		"""Whether a stack is running here at all, even with a service down."""
 		...
 
-	def site_command(self, args: list[str], step: str, show: bool = False) -> None:
-		"""Run a `bench --site` command; with `show`, its output goes to the terminal."""
+	def site_command(self, args: list[str], step: str, show: bool = False, env: dict | None = None) -> None:
+		"""Run a `bench --site` command with `env` added to its environment; with `show`, its
+		output goes to the terminal."""
 		...
 
 	def site_output(self, args: list[str]) -> str:

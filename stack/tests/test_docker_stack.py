@@ -189,6 +189,13 @@ def test_site_commands_run_under_bench_in_the_backend_container(docker, tmp_path
 	]
 
 
+def test_a_site_command_gets_the_environment_it_asks_for(docker):
+	DockerStack().site_command(["run-tests", "--app", "webview_kit"], "server-tests", env={"CI": "1"})
+	assert docker() == [
+		"exec -T --env CI=1 backend bench --site webview.localhost run-tests --app webview_kit"
+	]
+
+
 def test_up_pulls_what_is_missing_builds_ours_then_waits_for_health(docker):
 	DockerStack().up()
 	assert docker() == [

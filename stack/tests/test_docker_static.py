@@ -191,7 +191,14 @@ def frappe_processes(site: str, ep: services.Endpoints) -> dict[str, services.Pr
 	return by_name
 
 
-@pytest.mark.parametrize("native_name", ["web", "socketio-0", "worker", "redis-cache", "redis-queue"])
+NATIVE_PROCESSES = [*frappe_processes("site", services.docker_endpoints())]
+
+
+def test_every_native_process_has_its_compose_service():
+	assert set(NATIVE_PROCESSES) <= set(SERVICES), "a native process the Docker stack does not run"
+
+
+@pytest.mark.parametrize("native_name", NATIVE_PROCESSES)
 def test_compose_service_runs_the_native_process(compose, dotenv, endpoints, native_name):
 	process = frappe_processes(dotenv["WEBVIEW_KIT_SITE"], endpoints)[native_name]
 	service = compose["services"][SERVICES[native_name]]
@@ -224,6 +231,24 @@ def test_healthchecks_probe_the_ports_the_processes_listen_on(compose, endpoints
 	assert f"127.0.0.1:{endpoints.web.port}/api/method/ping" in probe("backend")
 	assert f"'127.0.0.1', {endpoints.socketio[0].port}" in probe("websocket")
 	assert f"127.0.0.1:{endpoints.front.port}/api/method/ping" in probe("frontend")
+	lock = services.scheduler("site", endpoints).ready
+	assert lock[0] == "lock" and f"{BENCH}/{lock[1]} true" in probe("scheduler")
+
+
+def test_create_site_makes_the_site_the_native_launcher_makes(compose):
+	"""bench.ensure_site's steps: scheduler on, demo installed, a generated Administrator password."""
+	script = compose["services"]["create-site"]["command"][0]
+	for step in (
+		"--install-app=webview_kit",
+		"enable-scheduler",
+		"webview install-demo",
+		"set-admin-password",
+	):
+		assert step in script, step
+	assert "--admin-password=admin" not in script and "token_urlsafe" in script
+	assert script.index("migrate") < script.rindex("webview install-demo"), (
+		"a migrated site gets the demo again"
+	)
 
 
 def test_frontend_renders_the_native_nginx_template(compose, dotenv, endpoints):
