@@ -159,12 +159,22 @@ def deep_link(accounts, user) -> str:
 class Publisher:
 	"""The `bench webview count` publisher, started ahead and released on `go()`."""
 
-	def __init__(self, stack, user: str, log: Path, interval: float, upto: int):
+	def __init__(
+		self, stack, user: str, log: Path, interval: float, upto: int, options: tuple[str, ...] = ()
+	):
 		self.log = log
-		self.process = stack.site_process(
-			["webview", "count", "--user", user, "--interval", str(interval), "--upto", str(upto), "--wait"],
-			log,
-		)
+		argv = [
+			"webview",
+			"count",
+			"--user",
+			user,
+			"--interval",
+			str(interval),
+			"--upto",
+			str(upto),
+			"--wait",
+		]
+		self.process = stack.site_process([*argv, *options], log)
 		deadline = time.monotonic() + 60
 		while "ready" not in log.read_text():
 			if self.process.poll() is not None or time.monotonic() > deadline:
@@ -190,13 +200,15 @@ class Publisher:
 
 @pytest.fixture
 def start_publisher(stack, user, tmp_path):
-	"""Return `make(interval=..., upto=...)` giving a ready Publisher for this test's user."""
+	"""Return `make(interval=..., upto=..., *options)` giving a ready Publisher for this test's user.
+
+	`options` go to `bench webview count` (`--event count`, `--stock`).
+	"""
 	publishers = []
 
-	def make(interval: float = 0.015, upto: int = 99) -> Publisher:
-		publishers.append(
-			Publisher(stack, user, tmp_path / f"publisher-{len(publishers)}.log", interval, upto)
-		)
+	def make(interval: float = 0.015, upto: int = 99, *options: str) -> Publisher:
+		log = tmp_path / f"publisher-{len(publishers)}.log"
+		publishers.append(Publisher(stack, user, log, interval, upto, options))
 		return publishers[-1]
 
 	yield make

@@ -13,8 +13,9 @@ import re
 import pytest
 import requests
 import socketio
+import websocket
 from playwright.sync_api import Page, expect
-from webview import open_webview
+from webview import open_webview, wait_until
 
 TASK = "Webview Demo Task"
 SECRET_EVENT = "e2e.secret"
@@ -30,13 +31,13 @@ def signed_in(link: str) -> requests.Session:
 	return http
 
 
-def connect(stack, http: requests.Session, origin: str | None = None) -> tuple[socketio.Client, queue.Queue]:
+def connect(stack, http: requests.Session) -> tuple[socketio.Client, queue.Queue]:
 	"""A socket.io client on the site's namespace with `http`'s session; every event lands in the queue."""
 	received: queue.Queue = queue.Queue()
 	namespace = f"/{stack.site}"
 	client = socketio.Client(reconnection=False)
 	client.on("*", lambda event, data=None: received.put((event, data)), namespace=namespace)
-	headers = {"Cookie": f"sid={http.cookies['sid']}", **({"Origin": origin} if origin else {})}
+	headers = {"Cookie": f"sid={http.cookies['sid']}"}
 	client.connect(
 		stack.url, headers=headers, transports=["websocket"], namespaces=[namespace], wait_timeout=15
 	)
@@ -96,12 +97,21 @@ def test_a_document_pages_socket_joins_its_own_document(stack, accounts, user, r
 		client.disconnect()
 
 
+def websocket_handshake(stack, http: requests.Session, origin: str) -> websocket.WebSocket:
+	url = stack.url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+	return websocket.create_connection(url, origin=origin, cookie=f"sid={http.cookies['sid']}", timeout=15)
+
+
 def test_a_socket_from_another_origin_is_refused(stack, accounts, user):
 	http = signed_in(accounts.link(user))
-	with pytest.raises(socketio.exceptions.ConnectionError):
-		connect(stack, http, origin="http://evil.example")
-	own, _received = connect(stack, http, origin=stack.url)
-	own.disconnect()
+	with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+		websocket_handshake(stack, http, origin="http://evil.example")
+	assert refused.value.status_code == 403
+	polling = f"{stack.url}/socket.io/?EIO=4&transport=polling"
+	assert http.get(polling, headers={"Origin": "http://evil.example"}, timeout=15).status_code == 403
+
+	websocket_handshake(stack, http, origin=stack.url).close()
+	assert http.get(polling, headers={"Origin": stack.url}, timeout=15).text.startswith("0{")
 
 
 def test_a_json_body_does_not_open_another_page(stack, accounts, user):
@@ -151,7 +161,7 @@ def test_the_page_breaks_no_policy_and_an_injected_script_does_not_run(page: Pag
 		}"""
 	)
 
-	page.wait_for_function("window.violations.length > 0")
+	wait_until(page, "window.violations.length > 0")
 	assert page.evaluate("window.violations")[0].startswith("script-src")
 	assert page.evaluate("window.injected") is None
 	expect(page.locator("body")).to_have_attribute("data-realtime", "live")

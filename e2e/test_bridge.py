@@ -13,6 +13,7 @@ import re
 import pytest
 from mobile import EVENT_TIMEOUT, link, open_page
 from playwright.sync_api import Page, expect
+from webview import wait_until
 
 pytestmark = pytest.mark.phones  # every browser test once per phone
 
@@ -34,7 +35,7 @@ def host(request, page: Page) -> str:
 
 def posted(page: Page, host: str, type_: str) -> list[dict]:
 	"""Payloads of the messages of `type_` the page posted, once there is at least one."""
-	page.wait_for_function(f"__posted.some(([, m]) => m.type === {json.dumps(type_)})", timeout=EVENT_TIMEOUT)
+	wait_until(page, f"__posted.some(([, m]) => m.type === {json.dumps(type_)})", timeout=EVENT_TIMEOUT)
 	messages = page.evaluate("__posted")
 	assert {kind for kind, _message in messages} == {POSTED_AS[host]}, messages
 	return [message["payload"] for _kind, message in messages if message["type"] == type_]
@@ -99,9 +100,7 @@ def test_host_commands_are_handled_and_answered(page: Page, host, accounts, ana,
 	send_command(page, host, {"type": "no-such-command", "id": 3})
 
 	expect(page.locator("html")).to_have_attribute("data-theme", "dark")
-	page.wait_for_function(
-		"__posted.filter(([, m]) => m.type === 'reply').length === 3", timeout=EVENT_TIMEOUT
-	)
+	wait_until(page, "__posted.filter(([, m]) => m.type === 'reply').length === 3", timeout=EVENT_TIMEOUT)
 	replies = {reply["id"]: reply for reply in posted(page, host, "reply")}
 	assert replies[1] == {"id": 1, "ok": True, "result": "dark"}
 	assert replies[2] == {"id": 2, "ok": True, "result": "hello app"}

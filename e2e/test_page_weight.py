@@ -6,48 +6,18 @@ Sizes are of the built assets as the stack's front serves them, gzipped at level
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
-from pathlib import Path
 
 import pytest
 import requests
 from mobile import link, open_page
 from playwright.sync_api import Page
+from weight import gzipped, record, script_sources, style_sources, weigh
 
 pytestmark = pytest.mark.phones  # every browser test once per phone
 
 BUDGET = 20 * 1024
-REPORT = Path("test-results/page-weight.json")
 STOCK_PAGE = "/login"  # a stock Frappe web page, as a signed-out visitor sees it
-
-
-def gzipped(body: bytes) -> int:
-	return len(gzip.compress(body, compresslevel=6))
-
-
-def script_sources(html: str) -> list[str]:
-	return re.findall(r"<script\b[^>]*\bsrc=\"([^\"]+)\"", html)
-
-
-def style_sources(html: str) -> list[str]:
-	return re.findall(r"<link\b[^>]*\brel=\"stylesheet\"[^>]*\bhref=\"([^\"]+)\"", html)
-
-
-def weigh(base_url: str, sources: list[str]) -> int:
-	total = 0
-	for source in sources:
-		response = requests.get(base_url + source, timeout=30)
-		response.raise_for_status()
-		total += gzipped(response.content)
-	return total
-
-
-def record(**numbers) -> None:
-	REPORT.parent.mkdir(parents=True, exist_ok=True)
-	report = json.loads(REPORT.read_text()) if REPORT.exists() else {}
-	REPORT.write_text(json.dumps({**report, **numbers}, indent=1))
 
 
 @pytest.fixture(scope="module")

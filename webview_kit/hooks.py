@@ -13,6 +13,9 @@ page_renderer = ["webview_kit.renderer.WebviewLinkPage"]
 before_request = ["webview_kit.scope.enforce"]
 after_request = ["webview_kit.renderer.secure_headers"]
 
+# Opt-in: frappe.realtime.on that works on Frappe's own web pages, with catch-up (web_pages.py)
+update_website_context = ["webview_kit.web_pages.update_website_context"]
+
 # The socket server asks these before joining a document or DocType room: deep-link
 # sessions get only their page's rooms (webview_kit/api.py), other sessions Frappe's answer
 override_whitelisted_methods = {

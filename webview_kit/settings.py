@@ -27,6 +27,7 @@ DEFAULTS: dict[str, object] = {
 	"max_payload": 64 * 1024,
 	"presence_lease": 45,
 	"live_doctypes": "",
+	"realtime_on_web_pages": 0,
 }
 
 

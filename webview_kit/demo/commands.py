@@ -27,8 +27,10 @@ def install_demo(context):
 @click.option("--repeat", is_flag=True, help="Start again from 0 after each run, until stopped")
 @click.option("--enqueue", is_flag=True, help="Run as a background job instead of here")
 @click.option("--wait", is_flag=True, help="Start when a line arrives on stdin (to start at an exact moment)")
+@click.option("--event", default="webview_kit.count", show_default=True, help="The event name")
+@click.option("--stock", is_flag=True, help="Publish with Frappe's publish_realtime instead")
 @pass_context
-def count(context, user, upto, interval, repeat, enqueue, wait):
+def count(context, user, upto, interval, repeat, enqueue, wait, event, stock):
 	"""Publish 0..UPTO to a user's webviews."""
 
 	def work():
@@ -46,7 +48,7 @@ def count(context, user, upto, interval, repeat, enqueue, wait):
 		head = room_head(user_room(user))["seq"]
 		click.echo(f"Publishing count 0..{upto} to {user} every {interval}s after seq {head}", err=True)
 		while True:
-			publishers.count(user, upto, interval)
+			publishers.count(user, upto, interval, event=event, stock=stock)
 			if not repeat:
 				break
 
@@ -58,15 +60,16 @@ def count(context, user, upto, interval, repeat, enqueue, wait):
 @click.option("--first-name", default="Webview")
 @click.option("--role", "roles", multiple=True)
 @click.option("--api-key", is_flag=True, help="Also print a fresh `key:secret` for each user")
+@click.option("--password", help="Also set this password (for tests that sign in to Frappe's own pages)")
 @pass_context
-def ensure_user(context, emails, first_name, roles, api_key):
+def ensure_user(context, emails, first_name, roles, api_key, password):
 	"""Create enabled website users unless they exist (for demos and tests)."""
 
 	def work():
 		from webview_kit.demo import users
 
 		for email in emails:
-			name = users.ensure_user(email, first_name, tuple(roles))
+			name = users.ensure_user(email, first_name, tuple(roles), password=password)
 			click.echo(f"{name} {users.new_api_key(name)}" if api_key else name)
 
 	on_each_site(context, work)

@@ -13,13 +13,24 @@ from webview_kit.publish import EVENT_COUNT, publish, user_room
 DEMO_STAGES = ("Upload", "Validate", "Import")
 
 
-def count(user: str, upto: int = 99, interval: float = 1.0, start: int = 0) -> None:
+def count(
+	user: str,
+	upto: int = 99,
+	interval: float = 1.0,
+	start: int = 0,
+	event: str = EVENT_COUNT,
+	stock: bool = False,
+) -> None:
 	"""Publish start..upto to `user`'s webviews, one value every `interval` seconds.
 
-	Each publish retries for about 3 s, so the count rides out a Redis restart.
+	Each publish retries for about 3 s, so the count rides out a Redis restart. With `stock`,
+	Frappe's own `publish_realtime` sends the values instead: no sequence, no history.
 	"""
 	for value in range(start, upto + 1):
-		publish(user_room(user), EVENT_COUNT, {"count": value}, retries=5)
+		if stock:
+			frappe.publish_realtime(event, {"count": value}, user=user)
+		else:
+			publish(user_room(user), event, {"count": value}, retries=5)
 		if value < upto:
 			time.sleep(interval)
 

@@ -12,6 +12,7 @@ import { mountList } from "./webview/list.js";
 import { Presence } from "./webview/presence.js";
 import { mountProgress } from "./webview/progress.js";
 import { WebviewKit } from "./webview/realtime.js";
+import { io } from "socket.io-client";
 
 const TEMPLATES = {
 	"[data-live-progress]": mountProgress,
@@ -31,7 +32,16 @@ for (const [selector, mount] of Object.entries(TEMPLATES)) {
 // Deferred and module scripts after this one run before DOMContentLoaded: connecting
 // then means every handler of the page is in place before the first event.
 function start() {
-	kit.start();
+	kit.start(
+		io(`/${kit.config.site}`, {
+			path: "/socket.io",
+			transports: ["websocket"],
+			withCredentials: true,
+			reconnectionDelay: 250,
+			reconnectionDelayMax: 4000,
+			timeout: 5000,
+		}),
+	);
 	kit.bridge.ready();
 }
 if (document.readyState === "loading" || document.currentScript?.defer) {

@@ -8,7 +8,8 @@
 // The page's state is on <body data-realtime="connecting|live|reconnecting|offline|ended">;
 // each change is also a `webviewkit:state` event on document ({detail: {state}}), and
 // a lost stretch of history (the page shows the latest state instead) a `webviewkit:resync`.
-import { io } from "socket.io-client";
+// The socket comes from the caller: the webview shell opens its own (webview.bundle.js), and
+// the include for Frappe's web pages (realtime_pages.bundle.js) hands over Frappe's.
 
 const CATCH_UP = "/api/method/webview_kit.api.catch_up";
 
@@ -41,17 +42,9 @@ export class WebviewKit {
 		this.rooms = new Map(Object.entries(config.rooms).map(([name, pos]) => [name, new Room(name, pos)]));
 	}
 
-	/** Connect; called once every script of the page has registered its handlers. */
-	start() {
-		const { config } = this;
-		this.socket = io(`/${config.site}`, {
-			path: "/socket.io",
-			transports: ["websocket"],
-			withCredentials: true,
-			reconnectionDelay: 250,
-			reconnectionDelayMax: 4000,
-			timeout: 5000,
-		});
+	/** Follow the page's rooms over `socket` (a socket.io client socket of the site's namespace). */
+	start(socket) {
+		this.socket = socket;
 		this.socket.on("connect", () => this.onConnect());
 		this.socket.on("disconnect", (reason) => this.onDisconnect(reason));
 		this.socket.on("connect_error", () => this.onConnectError());
