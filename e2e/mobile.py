@@ -106,6 +106,8 @@ class People:
 				"Erin",
 				"--role",
 				"System Manager",
+				"--role",
+				"Website Manager",
 				"--api-key",
 			]
 		)
