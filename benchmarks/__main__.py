@@ -21,7 +21,7 @@ from playwright.sync_api import sync_playwright
 from stack.session import stack_for_run
 from stack.supervisor import StackError
 
-from . import browser, fanout, latency, navigation, report, throughput, tokens, weight
+from . import browser, fanout, latency, navigation, phone_network, report, throughput, tokens, weight
 from .loadgen import ensure_node_modules
 from .run import FULL, QUICK, Bench, native_stack
 from .stats import Results
@@ -31,6 +31,7 @@ HERE = Path(__file__).parent
 MEASURES = {
 	"latency": latency.run,
 	"navigation": navigation.run,
+	"phone_network": phone_network.run,
 	"weight": weight.run,
 	"fanout": fanout.run,
 	"tokens": tokens.run,

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import time
 
+from stack.chromium import wait_until
+
 from . import browser
 from .run import KINDS, USERS, Bench
 from .stats import Results, Row, summary
@@ -98,7 +100,7 @@ def _navigate(context, target: str) -> dict:
 	began = time.time() * 1000
 	page.goto(target, wait_until="commit")
 	try:
-		page.wait_for_function("window.__bench && window.__bench.length > 0", timeout=15_000)
+		wait_until(page, "window.__bench && window.__bench.length > 0", timeout=15_000)
 	except Exception:
 		return {
 			"began": began,

@@ -15,7 +15,9 @@ import requests
 import socketio
 import websocket
 from playwright.sync_api import Page, expect
-from webview import open_webview, wait_until
+from webview import open_webview
+
+from stack.chromium import wait_until
 
 TASK = "Webview Demo Task"
 SECRET_EVENT = "e2e.secret"

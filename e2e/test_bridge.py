@@ -13,7 +13,8 @@ import re
 import pytest
 from mobile import EVENT_TIMEOUT, link, open_page
 from playwright.sync_api import Page, expect
-from webview import wait_until
+
+from stack.chromium import wait_until
 
 pytestmark = pytest.mark.phones  # every browser test once per phone
 

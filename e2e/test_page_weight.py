@@ -61,3 +61,10 @@ def test_phone_fetches_no_script_but_the_bundle(page: Page, accounts, ana):
 
 	assert [re.sub(r"\.\w+\.js$", ".js", r.url.split("/")[-1]) for r in scripts] == ["webview.bundle.js"]
 	assert gzipped(scripts[0].body()) <= BUDGET
+
+
+def test_the_front_compresses_what_it_serves(stack, webview_html):
+	script = next(src for src in script_sources(webview_html) if "webview.bundle" in src)
+	for path in (script, STOCK_PAGE):
+		response = requests.get(stack.url + path, headers={"Accept-Encoding": "gzip"}, timeout=30)
+		assert response.headers.get("Content-Encoding") == "gzip", path

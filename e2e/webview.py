@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 from playwright.sync_api import Page, expect
 
@@ -48,16 +47,3 @@ def count_frames(frames: list[str]) -> list[int]:
 			if event == "webview_kit.count":
 				values.append(envelope["data"]["count"])
 	return values
-
-
-def wait_until(page: Page, expression: str, timeout: float = 15_000) -> None:
-	"""Wait until `expression` is truthy in the page.
-
-	Not `page.wait_for_function`: once its first check fails it polls by evaluating a string
-	inside the page, which a webview page's content security policy forbids. This evaluates
-	through DevTools, which the policy does not govern, every 50 ms until the deadline.
-	"""
-	deadline = time.monotonic() + timeout / 1000
-	while not page.evaluate(expression):
-		assert time.monotonic() < deadline, f"not true within {timeout:.0f} ms: {expression}"
-		page.wait_for_timeout(50)

@@ -51,17 +51,18 @@ CHANNEL = "events"  # the channel Frappe's socket.io server subscribes to
 KEY_PREFIX = "webview_kit:room:"
 CATCH_UP_LIMIT = 1000
 
-# Publishes a batch of events in order and returns their sequence numbers.
-# KEYS: per event, its room's meta hash, stream and latest hash.
+# Publishes a batch of events in order, counts them in the metrics, and returns their
+# sequence numbers.
+# KEYS: per event, its room's meta hash, stream and latest hash; last, the metrics hash.
 # ARGV: maxlen, ttl, the channel message's opening, the channel, a fresh epoch (taken by a
-# room that has none), ts; then per event its room, event and data (JSON-encoded) and
-# coalesce (0/1). Each room's keys get their expiry once per batch.
+# room that has none), ts, the metrics field; then per event its room, event and data
+# (JSON-encoded) and coalesce (0/1). Each room's keys get their expiry once per batch.
 _PUBLISH_LUA = """
 local maxlen, ttl, opening, channel, fresh, ts = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local seqs, expiring, epochs = {}, {}, {}
-for i = 0, #KEYS / 3 - 1 do
+for i = 0, (#KEYS - 1) / 3 - 1 do
 	local meta, stream, latest = KEYS[3 * i + 1], KEYS[3 * i + 2], KEYS[3 * i + 3]
-	local room, event, data, coalesce = unpack(ARGV, 7 + 4 * i, 10 + 4 * i)
+	local room, event, data, coalesce = unpack(ARGV, 8 + 4 * i, 11 + 4 * i)
 	local epoch = epochs[meta]
 	if not epoch then
 		redis.call('HSETNX', meta, 'epoch', fresh)
@@ -95,6 +96,7 @@ for i = 0, #KEYS / 3 - 1 do
 	seqs[#seqs + 1] = seq
 end
 for key in pairs(expiring) do redis.call('EXPIRE', key, ttl) end
+redis.call('HINCRBY', KEYS[#KEYS], ARGV[7], #seqs)
 return seqs
 """
 # Events per Lua call: a call blocks Redis while it runs, so a huge batch is cut into calls
@@ -167,6 +169,7 @@ def _batch_args() -> list:
 		CHANNEL,
 		secrets.token_hex(8),
 		str(int(time.time() * 1000)),
+		metrics.EVENTS_PUBLISHED,
 	]
 
 
@@ -205,22 +208,32 @@ def publish_many(events: list[Event], *, after_commit: bool = False, retries: in
 
 
 def _send(encoded: list, shared: list, retries: int) -> list[int]:
+	"""Run the publish script over `encoded` in one round trip (EVALSHA, no SCRIPT EXISTS first)."""
 	chunks = [encoded[i : i + SCRIPT_BATCH] for i in range(0, len(encoded), SCRIPT_BATCH)]
+	counted = metrics.key()
 	for attempt in range(retries + 1):
 		try:
+			connection = queue_redis.connection()
 			script = _script()
-			pipe = queue_redis.connection().pipeline(transaction=False)
-			for chunk in chunks:
-				keys = [key for event_keys, _args in chunk for key in event_keys]
-				args = [*shared, *(arg for _keys, event_args in chunk for arg in event_args)]
-				script(keys=keys, args=args, client=pipe)
-			metrics.count_in(pipe, "events_published", len(encoded))
-			return [int(seq) for seqs in pipe.execute()[: len(chunks)] for seq in seqs]
+			try:
+				return _evalsha(connection, script.sha, chunks, shared, counted)
+			except redis.exceptions.NoScriptError:  # a restarted Redis forgot it: nothing ran
+				script.sha = connection.script_load(_PUBLISH_LUA)
+				return _evalsha(connection, script.sha, chunks, shared, counted)
 		except redis.exceptions.ConnectionError as e:
 			if attempt == retries:
 				raise PublishError(f"Redis is unreachable, nothing was published: {e}")
 			time.sleep(min(0.1 * 2**attempt, 2))
 	raise AssertionError("unreachable")
+
+
+def _evalsha(connection: redis.Redis, sha: str, chunks: list, shared: list, counted: str) -> list[int]:
+	pipe = connection.pipeline(transaction=False)
+	for chunk in chunks:
+		keys = [*(key for event_keys, _args in chunk for key in event_keys), counted]
+		args = [*shared, *(arg for _keys, event_args in chunk for arg in event_args)]
+		pipe.evalsha(sha, len(keys), *keys, *args)
+	return [int(seq) for seqs in pipe.execute() for seq in seqs]
 
 
 def forget(room: str | Room) -> bool:

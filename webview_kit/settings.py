@@ -51,8 +51,9 @@ def link_roles() -> set[str]:
 	return set(lines(get("link_roles")))
 
 
-def _stored() -> dict:
+def _stored():
+	"""The settings document from Frappe's document cache (kept per request, invalidated on save)."""
 	try:
-		return frappe.get_cached_doc(DOCTYPE).as_dict()
+		return frappe.get_cached_doc(DOCTYPE)
 	except frappe.DoesNotExistError:  # before the app's first migrate
 		return {}

@@ -29,19 +29,20 @@ __all__ = [
 	"TOKEN_HEADER",
 	"count",
 	"count_catch_up",
-	"count_in",
 	"count_refused",
 	"counts",
+	"key",
 	"render",
 	"scraper_allowed",
 ]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 PREFIX = "webview_"
+EVENTS_PUBLISHED = "events_published"
 COUNTERS = {
 	"links_issued": "Deep links issued.",
 	"links_redeemed": "Deep links redeemed: a webview session started.",
-	"events_published": "Events published to webview rooms.",
+	EVENTS_PUBLISHED: "Events published to webview rooms.",
 	"catch_ups": "Catch-up requests answered.",
 	"events_replayed": "Events sent in catch-up answers.",
 	"resyncs": "Catch-up answers with a history gap: the page jumped to the latest state.",
@@ -52,7 +53,8 @@ REFUSED = "links_refused"
 TOKEN_HEADER = "X-Webview-Metrics-Token"
 
 
-def _key() -> str:
+def key() -> str:
+	"""The Redis hash of this site's counters (a Lua script may count into it as it works)."""
 	return f"webview_kit:metrics:{frappe.local.site}"
 
 
@@ -60,7 +62,7 @@ def _increment(fields: dict[str, int]) -> None:
 	try:
 		pipe = queue_redis.connection().pipeline(transaction=False)
 		for field, amount in fields.items():
-			pipe.hincrby(_key(), field, amount)
+			pipe.hincrby(key(), field, amount)
 		pipe.execute()
 	except redis.exceptions.RedisError as e:
 		frappe.logger("webview_kit").warning(f"metrics not counted ({fields}): {e}")
@@ -71,13 +73,6 @@ def count(name: str, amount: int = 1) -> None:
 	if name not in COUNTERS:
 		raise KeyError(f"Unknown counter {name!r}; add it to COUNTERS")
 	_increment({name: amount})
-
-
-def count_in(pipe: redis.client.Pipeline, name: str, amount: int = 1) -> None:
-	"""Queue an increment of `name` on `pipe`, a pipeline of the queue Redis, to send with its commands."""
-	if name not in COUNTERS:
-		raise KeyError(f"Unknown counter {name!r}; add it to COUNTERS")
-	pipe.hincrby(_key(), name, amount)
 
 
 def count_refused(reason: str) -> None:
@@ -92,7 +87,7 @@ def count_catch_up(answer: dict) -> None:
 
 def counts() -> dict[str, int]:
 	"""Every counter of this site as stored: `{"links_issued": 3, "links_refused:used": 1, ...}`."""
-	return {k.decode(): int(v) for k, v in queue_redis.connection().hgetall(_key()).items()}
+	return {k.decode(): int(v) for k, v in queue_redis.connection().hgetall(key()).items()}
 
 
 class RedisCollector(Collector):

@@ -12,6 +12,7 @@
 // the include for Frappe's web pages (realtime_pages.bundle.js) hands over Frappe's.
 
 const CATCH_UP = "/api/method/webview_kit.api.catch_up";
+const APPLIED_KEPT = 10000;
 
 const BANNERS = {
 	connecting: "Connecting…",
@@ -36,7 +37,9 @@ export class WebviewKit {
 		this.config = config;
 		this.events = config.events; // event names by the short names the page's scripts use
 		this.handlers = new Map();
-		this.applied = []; // [room, seq] of every applied event, in order: what tests read
+		// [room, seq] of the applied events, in order (what tests read): the newest APPLIED_KEPT,
+		// so a page left open for days holds a bounded record.
+		this.applied = [];
 		this.initial = Object.fromEntries(Object.entries(config.rooms).map(([name, pos]) => [name, pos.seq]));
 		this.resyncs = 0;
 		this.rooms = new Map(Object.entries(config.rooms).map(([name, pos]) => [name, new Room(name, pos)]));
@@ -98,13 +101,16 @@ export class WebviewKit {
 
 	// -- connection -----------------------------------------------------------
 	async onConnect() {
+		if (!this.everConnected) performance.mark("webviewkit:connected"); // the benchmark's phases
 		this.setState(this.everConnected ? "reconnecting" : "connecting");
 		this.everConnected = true;
 		this.retryDelay = 250;
 		for (const room of this.rooms.values()) if (room.subscribe) this.socket.emit(...room.subscribe);
 		try {
 			await Promise.all([...this.rooms.values()].map((room) => this.sync(room)));
-			if (this.socket.connected) this.setState("live");
+			if (!this.socket.connected) return;
+			if (!performance.getEntriesByName("webviewkit:live").length) performance.mark("webviewkit:live");
+			this.setState("live");
 		} catch (error) {
 			this.handleFetchError(error);
 		}
@@ -210,15 +216,20 @@ export class WebviewKit {
 		for (const envelope of message.snapshot) this.dispatch(envelope);
 		room.seq = message.head;
 		room.epoch = message.epoch;
-		this.applied.push([room.name, "resync", message.head]);
+		this.record([room.name, "resync", message.head]);
 		signal("resync", { room: room.name });
 	}
 
 	apply(room, envelope) {
 		room.seq = envelope.seq;
 		room.epoch = envelope.epoch;
-		this.applied.push([room.name, envelope.seq]);
+		this.record([room.name, envelope.seq]);
 		this.dispatch(envelope);
+	}
+
+	record(entry) {
+		this.applied.push(entry);
+		if (this.applied.length > APPLIED_KEPT * 2) this.applied.splice(0, this.applied.length - APPLIED_KEPT);
 	}
 
 	dispatch(envelope) {
