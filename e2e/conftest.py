@@ -2,7 +2,8 @@
 
 The session brings the native stack up (and down afterwards) unless
 WEBVIEW_KIT_STACK says one is running already: `running` (the native stack of this
-cache, as `make test` leaves it) or `docker` (docker/compose.yaml).
+cache, as `make test` leaves it) or `docker` (docker/compose.yaml). Tests ask a stack
+only for what `stack.protocol.StackProtocol` declares, which both stacks have.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import itertools
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,9 @@ import requests
 from mobile import DEVICES, Editor, People
 
 from stack.chromium import CHROMIUM, CHROMIUM_ARGS
+from stack.docker import DockerStack, compose_logs
 from stack.native import Stack
+from stack.protocol import StackProtocol
 from stack.session import stack_for_run
 from stack.supervisor import log_tail
 
@@ -40,26 +44,24 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture(scope="session")
-def stack():
+def stack() -> Iterator[StackProtocol]:
 	kind = os.environ.get("WEBVIEW_KIT_STACK")
-	if kind == "docker":
-		from stack.docker import DockerStack
-
-		stack = DockerStack()
-	else:
-		stack = Stack()
+	stack: StackProtocol = DockerStack() if kind == "docker" else Stack()
 	if kind and not stack.is_running():
-		pytest.fail(f"WEBVIEW_KIT_STACK={kind} but no such stack is running: run `make up` first.")
+		up = "make up STACK=docker" if kind == "docker" else "make up"
+		pytest.fail(f"WEBVIEW_KIT_STACK={kind} but no such stack is running: run `{up}` first.")
 	with stack_for_run(stack, reuse=bool(kind) or stack.is_up()) as running:
 		yield running
 
 
 @pytest.fixture
 def two_socket_servers(stack):
-	"""A stack with two socket servers for this test, back to what it had afterwards."""
-	if not hasattr(stack, "scale_socketio"):
-		pytest.skip("needs the native stack, which can add a socket server at run time")
-	before = len(stack.endpoints.socketio)
+	"""A stack with two socket servers for this test, back to what it had afterwards.
+
+	Natively a second socket.io process; on Docker a second `websocket` replica, with the
+	front recreated to balance over both.
+	"""
+	before = len(stack.socket_clients())
 	if before < 2:
 		stack.scale_socketio(2)
 	try:
@@ -247,6 +249,10 @@ def pytest_runtest_makereport(item, call):
 	outcome = yield
 	report = outcome.get_result()
 	stack = item.funcargs.get("stack")
-	if report.failed and stack is not None and getattr(stack, "layout", None):
-		for log in sorted(stack.layout.logs.glob("*.log")):
+	if not report.failed or stack is None:
+		return
+	if isinstance(stack, DockerStack):
+		report.sections.append(("docker compose logs", compose_logs(30)))
+	elif layout := getattr(stack, "layout", None):
+		for log in sorted(layout.logs.glob("*.log")):
 			report.sections.append((f"stack log {log.name}", log_tail(log, 30)))

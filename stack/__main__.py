@@ -39,7 +39,9 @@ def cmd_up(stack: Stack | DockerStack, args: argparse.Namespace) -> None:
 	docker = isinstance(stack, DockerStack)
 	logs = f"`{stack.logs_hint}`" if docker else stack.layout.logs
 	print(f"\nThe stack is up at {stack.url} (site {stack.site}); logs: {logs}")
-	if not docker:
+	if docker:
+		print(f"Desk: {stack.url}/app as Administrator, password from `{stack.admin_password_command}`")
+	else:
 		print(f"Desk: {stack.url}/app as Administrator, password in {stack.layout.admin_password_file}")
 	if args.demo:
 		if docker:
@@ -50,7 +52,9 @@ def cmd_up(stack: Stack | DockerStack, args: argparse.Namespace) -> None:
 
 
 def cmd_down(stack: Stack, args: argparse.Namespace) -> None:
-	if args.stack == "auto":
+	if args.stack == "docker":
+		stack = DockerStack()
+	elif args.stack == "auto":
 		# Stop whichever is running: `up` may have picked either.
 		stack = Stack() if Stack().is_running() or DockerStack.engine_problem() else DockerStack()
 	stack.down()

@@ -1,30 +1,41 @@
 """The Docker stack: `docker/compose.yaml` driven through `docker compose`.
 
-`DockerStack` offers callers what the native `Stack` offers (`up`, `down`, `is_up`, `url`,
-`site`, site commands, `kill` and `restart` by the native service names), so `make up`,
-`make e2e` and the e2e fixture work with either. The containers run the processes that
-`stack/services.py` defines, on `docker_endpoints()`.
+`DockerStack` offers what the native `Stack` offers (`stack.protocol.StackProtocol`: `up`,
+`down`, `url`, site commands, `kill` and `restart` by the native service names, the socket
+servers' clients and their scale), so `make up`, `make e2e` and the e2e fixtures work with
+either. The containers run the processes that `stack/services.py` defines, on
+`docker_endpoints()`; `socketio-N` is the N-th replica of the `websocket` service.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 from .demo import DEMO_USER, publisher
 from .layout import REPO
+from .services import docker_endpoints
 from .supervisor import StackError
 
-__all__ = ["COMPOSE_FILE", "DockerStack", "read_dotenv"]
+__all__ = ["COMPOSE_FILE", "DockerStack", "compose_logs", "read_dotenv"]
 
 COMPOSE_FILE = REPO / "docker" / "compose.yaml"
 DOTENV = REPO / "docker" / ".env"
 BENCH = "/home/frappe/frappe-bench"
 ENGINE_TIMEOUT = 5
-# The native supervisor's names for the compose services, for `kill` and `restart`.
+READY_TIMEOUT = 120
+NATIVE_FALLBACK = (
+	"to run without Docker, use the native stack: STACK=native (for example `make up STACK=native`)"
+)
+# The native supervisor's names for the compose services, for `kill` and `restart`;
+# socketio-1, socketio-2, ... name the further replicas of `websocket` when it is scaled.
 SERVICES = {
 	"mariadb": "mariadb",
 	"redis-cache": "redis-cache",
@@ -32,10 +43,15 @@ SERVICES = {
 	"web": "backend",
 	"socketio-0": "websocket",
 	"worker": "worker",
+	"scheduler": "scheduler",
 	"nginx": "frontend",
 }
-# nginx resolves its upstreams' names once, and a restarted container may get a new address.
-UPSTREAMS = {"backend", "websocket"}
+SOCKETIO = "websocket"
+SOCKETIO_NAME = re.compile(r"socketio-(\d+)")
+# The front reloads nginx itself when these move (docker/nginx/follow-upstreams.sh); a
+# restart here reloads it at once as well, so that it returns with the front up to date.
+UPSTREAMS = {"backend", SOCKETIO}
+TCP_ESTABLISHED = "01"
 
 
 def read_dotenv(path: Path = DOTENV) -> dict[str, str]:
@@ -53,6 +69,8 @@ class DockerStack:
 	"""The compose project of `docker/compose.yaml`, with the native `Stack`'s surface."""
 
 	logs_hint = "docker compose -f docker/compose.yaml logs"
+	# create-site generates it once per sites volume.
+	admin_password_command = "docker compose -f docker/compose.yaml exec backend cat sites/.admin-password"
 
 	def __init__(self):
 		# compose itself lets the shell's variables win over docker/.env; so does this.
@@ -110,24 +128,28 @@ class DockerStack:
 		"""Whether every long-running service has a running container that is not unhealthy."""
 		if not self.engine_available():
 			return False
-		listed = self._compose(["ps", "--all", "--format", "json"], capture=True).stdout
-		containers = _parse_ps(listed)
 		states: dict[str, list[tuple]] = {}
-		for c in containers:  # a scaled service (websocket) lists one container per replica
+		for c in self._containers():  # a scaled service (websocket) lists one container per replica
 			states.setdefault(c["Service"], []).append((c.get("State"), c.get("Health") or ""))
 		return all(
 			states.get(service) and all(state == ("running", "healthy") for state in states[service])
-			for service in SERVICES.values()
+			for service in self._long_running()
 		)
 
-	def site_command(self, args: list[str], step: str, show: bool = False) -> None:
-		"""Run a site command in the backend container; with `show`, its output goes to the terminal."""
-		if show:
-			done = self._compose(self._exec(args))
-			if done.returncode != 0:
-				raise StackError(f"{step} failed (exit {done.returncode}); its output is above.")
-			return
-		self.site_output(args)
+	def is_running(self) -> bool:
+		"""Whether the stack's front is running, even with another service down."""
+		if not self.engine_available():
+			return False
+		return any(c.get("State") == "running" for c in self._containers("frontend"))
+
+	def site_command(self, args: list[str], step: str, show: bool = False, env: dict | None = None) -> None:
+		"""Run a site command in the backend container, with `env` added to its environment;
+		with `show`, its output goes to the terminal."""
+		argv = self._exec(args, env)
+		done = self._compose(argv) if show else self._compose(argv, capture=True)
+		if done.returncode != 0:
+			output = "its output is above." if show else f"\n{done.stdout}\n{done.stderr}"
+			raise StackError(f"{step} failed (exit {done.returncode}); {output}")
 
 	def site_output(self, args: list[str]) -> str:
 		"""Run a site command and return what it printed on stdout."""
@@ -150,34 +172,82 @@ class DockerStack:
 			)
 
 	def kill(self, name: str) -> None:
-		"""SIGKILL service `name` (a native name such as `socketio-0`), as a crash would."""
-		self._run_compose(["kill", "--signal", "SIGKILL", self._service(name)], f"kill {name}")
+		"""SIGKILL service `name` (a native name such as `socketio-0`), as a crash would.
+
+		A killed container counts as stopped by hand: its restart policy leaves it down until
+		`restart`, as the native `kill` leaves a process down.
+		"""
+		for container in self._named(name):
+			self._run(["docker", "kill", "--signal", "SIGKILL", container], f"kill {name}")
 
 	def restart(self, name: str) -> None:
-		"""Start a killed service again and wait until its healthcheck passes."""
-		service = self._service(name)
-		self._run_compose(["up", "--detach", "--no-deps", "--wait", service], f"restart {name}")
-		if service in UPSTREAMS:
+		"""Start a killed service again and return once its healthcheck passes."""
+		containers = self._named(name)
+		for container in containers:
+			self._run(["docker", "start", container], f"restart {name}")
+		for container in containers:
+			self._wait_healthy(container, name)
+		if self._service(name) in UPSTREAMS:
 			self._run_compose(["exec", "-T", "frontend", "nginx", "-s", "reload"], "nginx reload")
+
+	def socket_clients(self) -> dict[str, int]:
+		"""Open connections per socket.io server (`socketio-0`: 3, ...): one per page socket.
+
+		Read off each replica's own TCP table, as the native stack reads the machine's.
+		"""
+		port = f"{docker_endpoints().socketio[0].port:04X}"
+		held = {}
+		for index, container in enumerate(self._replicas()):
+			held[f"socketio-{index}"] = 0
+			if container.get("State") != "running":
+				continue
+			tables = self._run(
+				["docker", "exec", container["Name"], "cat", "/proc/net/tcp", "/proc/net/tcp6"],
+				"socket count",
+			)
+			for line in tables.splitlines():
+				fields = line.split()
+				if len(fields) > 3 and fields[1].endswith(f":{port}") and fields[3] == TCP_ESTABLISHED:
+					held[f"socketio-{index}"] += 1
+		return held
+
+	def scale_socketio(self, count: int) -> None:
+		"""Run `count` websocket replicas from now on, then recreate the front with them as its upstream.
+
+		The front is recreated rather than reloaded so that, once this returns, every new
+		connection goes to exactly the new set; connections open through it are dropped.
+		"""
+		self._run_compose(
+			["up", "--detach", "--no-deps", "--wait", "--scale", f"{SOCKETIO}={count}", SOCKETIO],
+			f"scale {SOCKETIO} to {count}",
+		)
+		self._run_compose(
+			["up", "--detach", "--no-deps", "--wait", "--force-recreate", "frontend"], "recreate the front"
+		)
 
 	# -- lifecycle -----------------------------------------------------------
 	def up(self) -> None:
-		"""Build the images and bring every service up, waiting for the healthchecks."""
+		"""Get the images (pull what is missing, build ours), then start every service and wait for health."""
 		self._require_engine()
 		print(
-			"Building the images and starting the stack (the first build runs bench init: minutes).",
+			"Getting the images and starting the stack (the first build runs bench init: minutes).",
 			flush=True,
 		)
-		done = self._compose(["up", "--build", "--detach", "--wait", "--wait-timeout", "600"])
+		self._images()
+		done = self._compose(["up", "--detach", "--wait", "--wait-timeout", "600"])
 		if done.returncode != 0:
-			logs = self._compose(["logs", "--no-color", "--tail", "30"], capture=True).stdout
 			raise StackError(
-				f"`docker compose up` failed (exit {done.returncode}).\n--- last logs ---\n{logs}"
+				f"`docker compose up` failed (exit {done.returncode}).\n--- last logs ---\n{compose_logs(30)}"
 			)
 
 	def down(self) -> None:
-		"""Remove the containers; the volumes (site, database) stay for the next `up`."""
+		"""Remove the containers, their anonymous volumes and the network.
+
+		The named volumes (the site and its database) stay for the next `up`; `docker compose
+		-f docker/compose.yaml down -v` drops them too.
+		"""
 		self._require_engine()
+		self._run_compose(["rm", "--stop", "--force", "--volumes"], "docker compose rm")
 		self._run_compose(["down", "--remove-orphans"], "docker compose down")
 
 	def start_demo(self) -> None:
@@ -195,13 +265,100 @@ class DockerStack:
 		self.site_command(link, "demo-link", show=True)
 
 	# -- compose -------------------------------------------------------------
+	def _images(self) -> None:
+		"""Pull the service images that are missing and build ours; fail in one line naming STACK=native."""
+		steps = [(["pull", "--ignore-buildable", "--policy", "missing"], "pulled"), (["build"], "built")]
+		for args, done in steps:
+			code, last = self._stream(args)
+			if code != 0:
+				raise StackError(
+					f"The Docker images could not be {done} (`docker compose {args[0]}` exit {code}: "
+					f"{last or 'no output'}); {NATIVE_FALLBACK}."
+				)
+
+	def _stream(self, args: list[str]) -> tuple[int, str]:
+		"""Run compose with its output passed through; return its exit status and last line."""
+		with subprocess.Popen(
+			self._compose_argv(args),
+			cwd=REPO,
+			stdin=subprocess.DEVNULL,
+			stdout=subprocess.PIPE,
+			stderr=subprocess.STDOUT,
+			text=True,
+			errors="replace",
+		) as process:
+			tail = collections.deque(maxlen=1)
+			for line in process.stdout:
+				sys.stdout.write(line)
+				if line.strip():
+					tail.append(line.strip())
+		sys.stdout.flush()
+		return process.returncode, (tail[0] if tail else "")
+
 	def _service(self, name: str) -> str:
+		if SOCKETIO_NAME.fullmatch(name):
+			return SOCKETIO
 		if name not in SERVICES:
 			raise StackError(f"No service {name!r} in the Docker stack; it has {', '.join(SERVICES)}.")
 		return SERVICES[name]
 
-	def _exec(self, args: list[str]) -> list[str]:
-		return ["exec", "-T", "backend", "bench", "--site", self.site, *args]
+	def _long_running(self) -> set[str]:
+		return {*SERVICES.values(), SOCKETIO}
+
+	def _containers(self, service: str | None = None) -> list[dict]:
+		"""`docker compose ps --all` rows, each replica's in replica order."""
+		listed = self._compose(
+			["ps", "--all", "--format", "json", *([service] if service else [])], capture=True
+		)
+		return sorted(_parse_ps(listed.stdout), key=lambda c: (c["Service"], _replica_number(c)))
+
+	def _replicas(self) -> list[dict]:
+		return self._containers(SOCKETIO)
+
+	def _named(self, name: str) -> list[str]:
+		"""The containers a native service name stands for."""
+		service = self._service(name)
+		if service != SOCKETIO:
+			containers = self._containers(service)
+		else:
+			index = int(SOCKETIO_NAME.fullmatch(name).group(1))
+			replicas = self._replicas()
+			if index >= len(replicas):
+				raise StackError(f"No {name} in the Docker stack: {SOCKETIO} has {len(replicas)} replica(s).")
+			containers = [replicas[index]]
+		if not containers:
+			raise StackError(f"The Docker stack has no {service} container: is it up?")
+		return [c["Name"] for c in containers]
+
+	def _wait_healthy(self, container: str, name: str) -> None:
+		"""Run the container's own healthcheck until it passes, rather than wait for Docker's next interval."""
+		check = json.loads(
+			self._run(["docker", "inspect", "--format", "{{json .Config.Healthcheck}}", container], "inspect")
+		)
+		test = (check or {}).get("Test") or ["NONE"]
+		probe = (
+			["sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:] if test[0] == "CMD" else ["true"]
+		)
+		deadline = time.monotonic() + READY_TIMEOUT
+		while True:
+			done = subprocess.run(
+				["docker", "exec", container, *probe],
+				capture_output=True,
+				text=True,
+				stdin=subprocess.DEVNULL,
+			)
+			if done.returncode == 0:
+				return
+			if time.monotonic() > deadline:
+				raise StackError(
+					f"{name} ({container}) did not pass its healthcheck within {READY_TIMEOUT}s:\n"
+					f"{done.stdout}{done.stderr}"
+				)
+			time.sleep(0.25)
+
+	def _exec(self, args: list[str], env: dict | None = None) -> list[str]:
+		settings = [option for key, value in (env or {}).items() for option in ("--env", f"{key}={value}")]
+		return ["exec", "-T", *settings, "backend", "bench", "--site", self.site, *args]
 
 	def _compose_argv(self, args: list[str]) -> list[str]:
 		return ["docker", "compose", "--file", str(COMPOSE_FILE), *args]
@@ -212,9 +369,27 @@ class DockerStack:
 		)
 
 	def _run_compose(self, args: list[str], step: str) -> None:
-		done = self._compose(args, capture=True)
+		self._run(self._compose_argv(args), step)
+
+	@staticmethod
+	def _run(argv: list[str], step: str) -> str:
+		done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL)
 		if done.returncode != 0:
 			raise StackError(f"{step} failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
+		return done.stdout
+
+
+def compose_logs(lines: int = 40) -> str:
+	"""The last `lines` of every service's output, for a failure report."""
+	done = subprocess.run(
+		["docker", "compose", "--file", str(COMPOSE_FILE), "logs", "--no-color", "--tail", str(lines)],
+		cwd=REPO,
+		capture_output=True,
+		text=True,
+		errors="replace",
+		stdin=subprocess.DEVNULL,
+	)
+	return done.stdout + done.stderr
 
 
 def _parse_ps(listed: str) -> list[dict]:
@@ -225,3 +400,12 @@ def _parse_ps(listed: str) -> list[dict]:
 	if listed.startswith("["):
 		return json.loads(listed)
 	return [json.loads(line) for line in listed.splitlines() if line.strip()]
+
+
+def _replica_number(container: dict) -> int:
+	"""A container's replica number, from compose's label (or the `-N` its name ends with)."""
+	labels = container.get("Labels") or ""
+	if match := re.search(r"com\.docker\.compose\.container-number=(\d+)", labels):
+		return int(match.group(1))
+	match = re.search(r"-(\d+)$", container.get("Name", ""))
+	return int(match.group(1)) if match else 0

@@ -11,10 +11,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import stat
 import string
 import subprocess
 import sys
+import time
 from pathlib import Path, PurePosixPath
 
 import jsonschema
@@ -27,6 +31,7 @@ from stack.layout import REPO
 from stack.native import NGINX_TEMPLATE, render_nginx
 
 DOCKERFILE = REPO / "docker" / "Dockerfile"
+FOLLOW_UPSTREAMS = REPO / "docker" / "nginx" / "follow-upstreams.sh"
 SCHEMA = Path(__file__).parent / "schemas" / "compose-spec.json"
 HADOLINT = Path(sys.executable).parent / "hadolint"
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, and $$ for a literal $.
@@ -94,6 +99,12 @@ def test_hadolint_finds_faults_in_a_bad_dockerfile(tmp_path):
 def test_dockerfile_has_no_hadolint_warnings_or_errors():
 	findings = [f for f in hadolint(DOCKERFILE) if f["level"] in ("warning", "error")]
 	assert findings == [], "\n".join(f"line {f['line']} {f['code']}: {f['message']}" for f in findings)
+
+
+def test_dockerfile_builds_with_buildkit_without_a_registry():
+	"""A `# syntax=` line makes BuildKit pull its frontend image first, which an air-gapped build cannot."""
+	first = DOCKERFILE.read_text().splitlines()[0]
+	assert not re.match(r"#\s*syntax\s*=", first, re.IGNORECASE), first
 
 
 def test_image_pins_the_bench_cli_the_native_stack_uses():
@@ -180,7 +191,14 @@ def frappe_processes(site: str, ep: services.Endpoints) -> dict[str, services.Pr
 	return by_name
 
 
-@pytest.mark.parametrize("native_name", ["web", "socketio-0", "worker", "redis-cache", "redis-queue"])
+NATIVE_PROCESSES = [*frappe_processes("site", services.docker_endpoints())]
+
+
+def test_every_native_process_has_its_compose_service():
+	assert set(NATIVE_PROCESSES) <= set(SERVICES), "a native process the Docker stack does not run"
+
+
+@pytest.mark.parametrize("native_name", NATIVE_PROCESSES)
 def test_compose_service_runs_the_native_process(compose, dotenv, endpoints, native_name):
 	process = frappe_processes(dotenv["WEBVIEW_KIT_SITE"], endpoints)[native_name]
 	service = compose["services"][SERVICES[native_name]]
@@ -213,6 +231,24 @@ def test_healthchecks_probe_the_ports_the_processes_listen_on(compose, endpoints
 	assert f"127.0.0.1:{endpoints.web.port}/api/method/ping" in probe("backend")
 	assert f"'127.0.0.1', {endpoints.socketio[0].port}" in probe("websocket")
 	assert f"127.0.0.1:{endpoints.front.port}/api/method/ping" in probe("frontend")
+	lock = services.scheduler("site", endpoints).ready
+	assert lock[0] == "lock" and f"{BENCH}/{lock[1]} true" in probe("scheduler")
+
+
+def test_create_site_makes_the_site_the_native_launcher_makes(compose):
+	"""bench.ensure_site's steps: scheduler on, demo installed, a generated Administrator password."""
+	script = compose["services"]["create-site"]["command"][0]
+	for step in (
+		"--install-app=webview_kit",
+		"enable-scheduler",
+		"webview install-demo",
+		"set-admin-password",
+	):
+		assert step in script, step
+	assert "--admin-password=admin" not in script and "token_urlsafe" in script
+	assert script.index("migrate") < script.rindex("webview install-demo"), (
+		"a migrated site gets the demo again"
+	)
 
 
 def test_frontend_renders_the_native_nginx_template(compose, dotenv, endpoints):
@@ -236,3 +272,63 @@ def test_frontend_renders_the_native_nginx_template(compose, dotenv, endpoints):
 	native = render_nginx(endpoints, dotenv["WEBVIEW_KIT_SITE"], Path(BENCH) / "sites")
 	listen = f"listen {endpoints.front.address};"
 	assert in_container == native.replace(listen, f"listen {env['FRONT_LISTEN']};")
+
+
+# -- the front follows its upstreams' addresses --------------------------------
+
+
+def test_front_runs_the_upstream_follower_before_nginx_starts(compose):
+	mounts = {
+		target: (COMPOSE_FILE.parent / source).resolve()
+		for source, target, _ in map(mount_parts, compose["services"]["frontend"]["volumes"])
+	}
+	assert mounts["/docker-entrypoint.d/40-follow-upstreams.sh"] == FOLLOW_UPSTREAMS
+	assert FOLLOW_UPSTREAMS.stat().st_mode & stat.S_IXOTH, "the entrypoint skips scripts it cannot run"
+
+
+FAKE_GETENT = """#!/bin/sh
+grep " $2$" "{hosts}" | sed 's/ .*/ '"$2"'/'
+"""
+FAKE_NGINX = """#!/bin/sh
+echo "$*" >> "{calls}"
+"""
+
+
+def test_front_reloads_nginx_when_an_upstream_moves_and_only_then(tmp_path, compose):
+	"""A websocket container started again elsewhere gets the front's traffic within a second or so."""
+	conf, bin_ = tmp_path / "conf.d", tmp_path / "bin"
+	conf.mkdir()
+	bin_.mkdir()
+	env = compose["services"]["frontend"]["environment"]
+	(conf / "default.conf").write_text(string.Template(NGINX_TEMPLATE.read_text()).safe_substitute(env))
+	hosts, calls = tmp_path / "hosts", tmp_path / "calls"
+	hosts.write_text("172.18.0.4 backend\n172.18.0.5 websocket\n")
+	for name, script in {"getent": FAKE_GETENT, "nginx": FAKE_NGINX}.items():
+		(bin_ / name).write_text(script.format(hosts=hosts, calls=calls))
+		(bin_ / name).chmod(0o755)
+	follower = subprocess.Popen(
+		["sh", str(FOLLOW_UPSTREAMS)],
+		env={
+			**os.environ,
+			"PATH": f"{bin_}{os.pathsep}{os.environ['PATH']}",
+			"FOLLOW_UPSTREAMS_CONF": str(conf),
+			"FOLLOW_UPSTREAMS_INTERVAL": "0.1",
+		},
+		start_new_session=True,
+		stderr=subprocess.DEVNULL,
+	)
+	try:
+		assert follower.wait(timeout=10) == 0, "the entrypoint waits for it: it must return at once"
+		time.sleep(0.5)
+		assert not calls.exists(), "nothing moved: no reload"
+		hosts.write_text("172.18.0.4 backend\n172.18.0.3 websocket\n")
+		deadline = time.monotonic() + 5
+		while not calls.exists() and time.monotonic() < deadline:
+			time.sleep(0.05)
+		time.sleep(0.3)
+		assert calls.read_text() == "-s reload\n"
+	finally:
+		try:
+			os.killpg(follower.pid, signal.SIGKILL)
+		except ProcessLookupError:
+			pass
