@@ -7,26 +7,22 @@ import uuid
 
 import pytest
 
-from stack import bench
-
 
 @pytest.fixture
 def site_with_the_app_only(stack):
 	"""A second site of the running stack, created with webview_kit alone; dropped afterwards."""
-	if not hasattr(stack, "layout"):
-		pytest.skip("creates a second site through the native bench; the Docker stack serves one site")
 	site = f"only-app-{uuid.uuid4().hex[:6]}.localhost"
-	bench.new_site(stack.layout, stack.env, site, "second-site")
+	stack.new_site(site)
 	try:
 		yield site
 	finally:
-		bench.drop_site(stack.layout, stack.env, site, "second-site-drop")
+		stack.drop_site(site)
 
 
 def exists(stack, site: str, doctype: str, name: str) -> str | None:
 	"""`frappe.db.exists(doctype, name)` on `site`, as `bench execute` prints it (JSON; nothing for None)."""
 	argv = ["execute", "frappe.db.exists", "--args", json.dumps([doctype, name])]
-	printed = bench.site_output(stack.layout, argv, {**stack.env, "FRAPPE_SITE": site}, site).strip()
+	printed = stack.site_output(argv, site=site).strip()
 	return json.loads(printed or "null")
 
 

@@ -13,6 +13,7 @@ import collections
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,8 @@ __all__ = ["COMPOSE_FILE", "DockerStack", "compose_logs", "read_dotenv"]
 COMPOSE_FILE = REPO / "docker" / "compose.yaml"
 DOTENV = REPO / "docker" / ".env"
 BENCH = "/home/frappe/frappe-bench"
+# docker/compose.yaml's MariaDB root password: a test stack's database on a private network.
+DB_ROOT_PASSWORD = "webview_kit"
 ENGINE_TIMEOUT = 5
 READY_TIMEOUT = 120
 NATIVE_FALLBACK = (
@@ -151,9 +154,9 @@ class DockerStack:
 			output = "its output is above." if show else f"\n{done.stdout}\n{done.stderr}"
 			raise StackError(f"{step} failed (exit {done.returncode}); {output}")
 
-	def site_output(self, args: list[str]) -> str:
-		"""Run a site command and return what it printed on stdout."""
-		done = self._compose(self._exec(args), capture=True)
+	def site_output(self, args: list[str], site: str | None = None) -> str:
+		"""Run a site command (of `site`, default the stack's) and return what it printed on stdout."""
+		done = self._compose(self._exec(args, site=site), capture=True)
 		if done.returncode != 0:
 			raise StackError(
 				f"`{' '.join(args)}` failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
@@ -356,9 +359,28 @@ class DockerStack:
 				)
 			time.sleep(0.25)
 
-	def _exec(self, args: list[str], env: dict | None = None) -> list[str]:
+	def _exec(self, args: list[str], env: dict | None = None, site: str | None = None) -> list[str]:
 		settings = [option for key, value in (env or {}).items() for option in ("--env", f"{key}={value}")]
-		return ["exec", "-T", *settings, "backend", "bench", "--site", self.site, *args]
+		return ["exec", "-T", *settings, "backend", "bench", "--site", site or self.site, *args]
+
+	def new_site(self, site: str) -> None:
+		"""Create another site in the backend container with webview_kit alone installed (no demo)."""
+		argv = [
+			"new-site",
+			site,
+			"--force",
+			"--db-root-username=root",
+			f"--db-root-password={DB_ROOT_PASSWORD}",
+		]
+		argv += [f"--admin-password={secrets.token_urlsafe(18)}", "--mariadb-user-host-login-scope=%"]
+		self._run_compose(
+			["exec", "-T", "backend", "bench", *argv, "--install-app=webview_kit"], f"new-site {site}"
+		)
+
+	def drop_site(self, site: str) -> None:
+		argv = ["drop-site", site, "--force", "--no-backup", "--db-root-username=root"]
+		argv += [f"--db-root-password={DB_ROOT_PASSWORD}"]
+		self._run_compose(["exec", "-T", "backend", "bench", *argv], f"drop-site {site}")
 
 	def _compose_argv(self, args: list[str]) -> list[str]:
 		return ["docker", "compose", "--file", str(COMPOSE_FILE), *args]

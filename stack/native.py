@@ -137,9 +137,16 @@ class Stack:
 	def site_command(self, args: list[str], step: str, show: bool = False, env: dict | None = None) -> None:
 		bench.site_command(self.layout, args, step, {**self.env, **(env or {})}, show)
 
-	def site_output(self, args: list[str]) -> str:
-		"""Run a site command and return what it printed on stdout."""
-		return bench.site_output(self.layout, args, self.env)
+	def site_output(self, args: list[str], site: str | None = None) -> str:
+		"""Run a site command (of `site`, default the stack's) and return what it printed on stdout."""
+		return bench.site_output(self.layout, args, {**self.env, "FRAPPE_SITE": site or self.site}, site)
+
+	def new_site(self, site: str) -> None:
+		"""Create another site with webview_kit alone installed (no demo)."""
+		bench.new_site(self.layout, self.env, site, f"new-site-{site}")
+
+	def drop_site(self, site: str) -> None:
+		bench.drop_site(self.layout, self.env, site, f"drop-site-{site}")
 
 	def site_process(self, args: list[str], log: Path) -> subprocess.Popen:
 		"""Start a site command with a stdin pipe, its output going to `log`."""

@@ -50,8 +50,16 @@ class StackProtocol(Protocol):
 		output goes to the terminal."""
 		...
 
-	def site_output(self, args: list[str]) -> str:
-		"""Run a `bench --site` command and return what it printed on stdout."""
+	def site_output(self, args: list[str], site: str | None = None) -> str:
+		"""Run a `bench --site` command (of `site`, default the stack's) and return what it printed."""
+		...
+
+	def new_site(self, site: str) -> None:
+		"""Create another site on the stack's database with webview_kit alone installed (no demo)."""
+		...
+
+	def drop_site(self, site: str) -> None:
+		"""Drop a site `new_site` made, and its database."""
 		...
 
 	def site_process(self, args: list[str], log: Path) -> subprocess.Popen:

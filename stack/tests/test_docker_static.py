@@ -172,6 +172,12 @@ def test_every_long_running_service_has_a_healthcheck(compose):
 		assert compose["services"][job]["restart"] == "no"
 
 
+def test_the_launcher_knows_the_database_root_password_compose_sets(compose):
+	from stack.docker import DB_ROOT_PASSWORD
+
+	assert compose["services"]["mariadb"]["environment"]["MARIADB_ROOT_PASSWORD"] == DB_ROOT_PASSWORD
+
+
 def test_env_file_names_the_native_default_site(dotenv):
 	assert dotenv["WEBVIEW_KIT_SITE"] == layout_default("WEBVIEW_KIT_SITE")
 
