@@ -11,6 +11,7 @@ import time
 import uuid
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect
 from webview import assert_every_count_once_in_order
 from weight import record, script_sources, weigh
@@ -60,6 +61,14 @@ def include_on(editor):
 @pytest.fixture
 def include_off(editor):
 	set_include(editor, False)
+
+
+@pytest.fixture
+def include_off_before(editor, stack, web_page):
+	"""The page rendered (and cached by Frappe) once while the include was off."""
+	set_include(editor, False)
+	assert requests.get(stack.url + web_page, timeout=30).ok
+	set_include(editor, True)
 
 
 @pytest.fixture
@@ -141,6 +150,21 @@ def test_without_the_include_the_page_is_what_frappe_serves(page: Page, include_
 	html = page.request.get(web_page).text()
 	assert not [src for src in script_sources(html) if INCLUDE in src]
 	assert 'id="wvk-realtime"' not in html
+
+
+def test_each_user_gets_their_own_room_never_a_page_cached_for_another(
+	stack, page: Page, include_on, include_off_before, signed_in, accounts, web_page
+):
+	# Rendered once with the include off (Frappe caches that for everyone), then on.
+	other = accounts.take()
+	stack.site_output(["webview", "ensure-user", "--email", other, "--password", PASSWORD])
+	others = requests.Session()
+	assert others.post(f"{stack.url}/api/method/login", data={"usr": other, "pwd": PASSWORD}, timeout=30).ok
+
+	mine, theirs = page.request.get(web_page).text(), others.get(stack.url + web_page, timeout=30).text
+
+	assert f'"user:{signed_in}"' in mine and other not in mine
+	assert f'"user:{other}"' in theirs and signed_in not in theirs
 
 
 INCLUDE_BUDGET = 6 * 1024

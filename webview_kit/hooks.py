@@ -10,7 +10,7 @@ page_renderer = ["webview_kit.renderer.WebviewLinkPage"]
 
 # Sessions made by a deep link reach only their page and its rooms (webview_kit/scope.py);
 # webview pages carry a strict content security policy and are never cached
-before_request = ["webview_kit.scope.enforce"]
+before_request = ["webview_kit.scope.enforce", "webview_kit.web_pages.skip_page_cache"]
 after_request = ["webview_kit.renderer.secure_headers"]
 
 # Opt-in: frappe.realtime.on that works on Frappe's own web pages, with catch-up (web_pages.py)
