@@ -14,6 +14,7 @@ BOUNDS = {
 	"history_ttl": (60, 30 * 24 * 3600),
 	"max_payload": (1024, 1024 * 1024),
 	"presence_lease": (3, 3600),
+	"action_outcome_ttl": (60, 30 * 24 * 3600),
 }
 
 
