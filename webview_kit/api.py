@@ -66,7 +66,14 @@ def list_rows(doctype: str) -> list:
 @frappe.whitelist(methods=["POST"])
 def act(action: str, id: str, args: dict | str | None = None) -> dict:
 	"""Run webview action `action` with `args`, once for the device-made `id` (see actions.py)."""
-	outcome = actions.run(action, frappe.parse_json(args) if isinstance(args, str) else args, id)
+	try:
+		outcome = actions.run(action, frappe.parse_json(args) if isinstance(args, str) else args, id)
+	except (frappe.ValidationError, frappe.PermissionError) as refusal:
+		# A refusal raised without frappe.throw would reach the page as a bare status code:
+		# its message is for the person who tapped (unexpected errors keep theirs to the log).
+		if not frappe.message_log and str(refusal):
+			frappe.msgprint(str(refusal), title="Not done", indicator="red")
+		raise
 	return {"id": id, "result": outcome.result, "replayed": outcome.replayed}
 
 
