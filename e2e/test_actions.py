@@ -284,3 +284,39 @@ def test_a_forged_or_borrowed_csrf_token_is_refused(
 	assert answer.get("status") == 400 and answer["error"], answer
 	assert "Traceback" not in answer["error"]
 	assert state_of(editor, task) == "Open"
+
+
+# -- Frappe's own desk follows too ------------------------------------------------------
+DESK_PASSWORD = "Wvk-desk-actions-7!"
+
+
+@ONE_PHONE
+def test_a_desk_listener_gets_frappes_own_doc_update_for_a_tap(
+	page: Page, browser: Browser, accounts, editor, task, stack, phone
+):
+	me = editor._ok(editor.http.get(f"{editor.url}/api/method/frappe.auth.get_logged_user"))["message"]
+	stack.site_output(["webview", "ensure-user", "--email", me, "--password", DESK_PASSWORD])
+	desk_context = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 800})
+	try:
+		desk = desk_context.new_page()
+		assert desk.request.post("/api/method/login", form={"usr": me, "pwd": DESK_PASSWORD}).ok
+		desk.goto("/app")  # any desk page: what a form does on load, done by hand
+		desk.wait_for_function("window.frappe?.realtime?.socket?.connected", timeout=60_000)
+		desk.evaluate(
+			"""([doctype, name]) => {
+				window.updates = [];
+				frappe.realtime.on("doc_update", (d) => d.name === name && updates.push(d));
+				frappe.realtime.doc_subscribe(doctype, name);
+			}""",
+			[TASK, task],
+		)
+		editor.update(task, priority="High")  # the first update proves the desk joined the room
+		desk.wait_for_function("window.updates.length === 1", timeout=EVENT_TIMEOUT)
+		open_workflow(page, accounts, email("ana", phone), task)
+
+		page.get_by_role("button", name="Start").click()
+
+		desk.wait_for_function("window.updates.length === 2", timeout=EVENT_TIMEOUT)
+		expect(page.get_by_test_id("workflow-state")).to_have_text("In Progress")
+	finally:
+		desk_context.close()
