@@ -56,10 +56,7 @@ async function act(kit, name, args, id, onSending) {
 			if (response && !UNKNOWN_FATE.has(response.status)) {
 				const body = await response.json().catch(() => ({}));
 				if (response.ok) {
-					// The action's events were published before this answer. A socket that is
-					// still joining its rooms (just back online) could miss them until the next
-					// event: catching up now shows this page its own effects at once.
-					for (const room of kit.rooms.values()) kit.sync(room).catch((error) => kit.handleFetchError(error));
+					settle(kit);
 					return body.message.result;
 				}
 				throw Object.assign(new Error(refusal(body, response.status)), { status: response.status });
@@ -68,6 +65,16 @@ async function act(kit, name, args, id, onSending) {
 		onSending?.();
 		await wake(delay);
 	}
+}
+
+// The action's events were published before its answer. A socket still joining its rooms
+// (just back online) can miss them until the next event; so a room that got nothing by
+// shortly after the answer catches up. Usually the event came first and nothing is sent.
+function settle(kit) {
+	const before = [...kit.rooms.values()].map((room) => [room, room.seq]);
+	setTimeout(() => {
+		for (const [room, seq] of before) if (room.seq === seq) kit.sync(room).catch((e) => kit.handleFetchError(e));
+	}, 500);
 }
 
 // After `delay`, or sooner when the device is back online or the page reconnects.
