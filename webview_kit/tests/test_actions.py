@@ -287,3 +287,23 @@ class TestExactlyOnce(ActionTestCase):
 		self.assertEqual(notes(self.name), 1)
 		again = in_fresh_context(lambda: actions.run(f"{HERE}.note", args, invocation))()
 		self.assertTrue(again.replayed)
+
+
+class TestOutcomeWindowSetting(FrappeTestCase):
+	def setUp(self):
+		frappe.set_user("Administrator")
+
+	def tearDown(self):
+		frappe.db.rollback()
+
+	def test_an_empty_window_is_saved_as_the_default(self):
+		settings = frappe.get_single("Webview Settings")
+		settings.action_outcome_ttl = 0  # what a site saved before the field existed holds
+		settings.save()
+		self.assertEqual(settings.action_outcome_ttl, 24 * 3600)
+
+	def test_a_window_out_of_bounds_is_refused(self):
+		settings = frappe.get_single("Webview Settings")
+		settings.action_outcome_ttl = 30
+		with self.assertRaises(frappe.ValidationError):
+			settings.save()
