@@ -38,6 +38,31 @@ frappe.ready(() => {
 """.replace("EVENT", STOCK_EVENT)
 
 
+# The stock side of the actions measure: a Web Page that posts a comment with frappe.call
+# and follows the document's room with frappe.realtime.on (webview_kit/demo/stock.py).
+STOCK_ACTIONS_ROUTE = "bench-actions"
+STOCK_ACTIONS_HTML = """<input id="bench-text"><button id="bench-send" type="button">Comment</button>
+<ul id="bench-comments"></ul>"""
+STOCK_ACTIONS_JS = """
+frappe.ready(() => {
+	const query = new URLSearchParams(location.search);
+	const [doctype, name] = [query.get("doctype"), query.get("name")];
+	window.__seen = {};
+	frappe.realtime.on("bench_comment", (data) => {
+		const li = document.createElement("li");
+		li.textContent = data.text;
+		document.getElementById("bench-comments").append(li);
+		window.__seen[data.text] = performance.timeOrigin + performance.now();
+	});
+	frappe.realtime.doc_subscribe(doctype, name);
+	document.getElementById("bench-send").addEventListener("click", () => {
+		const text = document.getElementById("bench-text").value;
+		frappe.call({ method: "webview_kit.demo.stock.add_comment", args: { doctype, name, text } });
+	});
+});
+"""
+
+
 class Commands:
 	"""Lines on stdin, read unbuffered so that `select` sees a line the moment it arrives."""
 
@@ -130,21 +155,26 @@ def api_key(email: str) -> str:
 	return f"{user.api_key}:{secret}"
 
 
-def ensure_stock_page() -> str:
+def ensure_stock_page(
+	route: str = STOCK_PAGE_ROUTE,
+	html: str = STOCK_PAGE_HTML,
+	js: str = STOCK_PAGE_JS,
+	title: str = "Bench live",
+) -> str:
 	values = {
-		"title": "Bench live",
-		"route": STOCK_PAGE_ROUTE,
+		"title": title,
+		"route": route,
 		"published": 1,
 		"content_type": "HTML",
-		"main_section_html": STOCK_PAGE_HTML,
-		"javascript": STOCK_PAGE_JS,
+		"main_section_html": html,
+		"javascript": js,
 	}
-	name = frappe.db.get_value("Web Page", {"route": STOCK_PAGE_ROUTE})
+	name = frappe.db.get_value("Web Page", {"route": route})
 	doc = frappe.get_doc("Web Page", name) if name else frappe.new_doc("Web Page")
 	if any(doc.get(key) != value for key, value in values.items()):
 		doc.update(values)
 		doc.save(ignore_permissions=True)
-	return "/" + STOCK_PAGE_ROUTE
+	return "/" + route
 
 
 def cmd_setup(users: dict, issuer: str) -> dict:
@@ -188,6 +218,36 @@ def cmd_restore(restore: dict) -> dict:
 		update_site_config(key, "None" if value is None else value)
 	for key, value in restore["system_settings"].items():
 		frappe.db.set_single_value("System Settings", key, value)
+	frappe.db.commit()
+	return {}
+
+
+def cmd_actions_setup(clickers: dict, viewers: dict) -> dict:
+	"""Per kind, a demo task its clicker may write and its viewer read; the stock actions page."""
+	from frappe.share import add_docshare
+
+	from webview_kit.demo.setup import DEMO_DOCTYPE
+
+	frappe.set_user("Administrator")
+	for email in [*clickers.values(), *viewers.values()]:
+		ensure_user(email, password=PASSWORD)
+	tasks = {}
+	for kind in clickers:
+		doc = frappe.get_doc({"doctype": DEMO_DOCTYPE, "title": f"Benchmark {kind}"}).insert(
+			ignore_permissions=True
+		)
+		flags = {"ignore_share_permission": True}
+		add_docshare(DEMO_DOCTYPE, doc.name, clickers[kind], write=1, flags=flags)
+		add_docshare(DEMO_DOCTYPE, doc.name, viewers[kind], flags=flags)
+		tasks[kind] = doc.name
+	route = ensure_stock_page(STOCK_ACTIONS_ROUTE, STOCK_ACTIONS_HTML, STOCK_ACTIONS_JS, "Bench actions")
+	frappe.db.commit()
+	return {"doctype": DEMO_DOCTYPE, "tasks": tasks, "stock_route": route}
+
+
+def cmd_actions_cleanup(doctype: str, tasks: dict) -> dict:
+	for name in tasks.values():
+		frappe.delete_doc(doctype, name, ignore_permissions=True, force=True)
 	frappe.db.commit()
 	return {}
 
@@ -356,6 +416,8 @@ COMMANDS = {
 	"stream": cmd_stream,
 	"throughput": cmd_throughput,
 	"tokens": cmd_tokens,
+	"actions_setup": cmd_actions_setup,
+	"actions_cleanup": cmd_actions_cleanup,
 }
 
 

@@ -7,7 +7,7 @@ nothing here decides access on its own.
 import frappe
 import frappe.realtime
 
-from webview_kit import auth, live, presence, publish, scope
+from webview_kit import actions, auth, live, presence, publish, scope
 from webview_kit.infra import metrics
 from webview_kit.rooms import Room
 
@@ -61,6 +61,20 @@ def list_rows(doctype: str) -> list:
 	if reach is not None and not reach.allows_list(doctype):
 		raise frappe.PermissionError(scope.ONE_PAGE_ONLY)
 	return live.list_rows(doctype)
+
+
+@frappe.whitelist(methods=["POST"])
+def act(action: str, id: str, args: dict | str | None = None) -> dict:
+	"""Run webview action `action` with `args`, once for the device-made `id` (see actions.py)."""
+	try:
+		outcome = actions.run(action, frappe.parse_json(args) if isinstance(args, str) else args, id)
+	except (frappe.ValidationError, frappe.PermissionError) as refusal:
+		# A refusal raised without frappe.throw would reach the page as a bare status code:
+		# its message is for the person who tapped (unexpected errors keep theirs to the log).
+		if not frappe.message_log and str(refusal):
+			frappe.msgprint(str(refusal), title="Not done", indicator="red")
+		raise
+	return {"id": id, "result": outcome.result, "replayed": outcome.replayed}
 
 
 # -- the socket server's callbacks (hooks.py: override_whitelisted_methods) ----------

@@ -37,6 +37,8 @@ webview_allowed_methods = [
 	"webview_kit.api.presence_join",
 	"webview_kit.api.presence_leave",
 	"webview_kit.api.list_rows",
+	# actions: each one checks its own page route and rooms (webview_kit/actions.py)
+	"webview_kit.api.act",
 ]
 
 # Live documents: saves, deletes and shares of the DocTypes listed in Webview Settings
@@ -52,7 +54,8 @@ doc_events = {
 }
 
 # End deep-link sessions past their lifetime even when nobody uses them again
-scheduler_events = {"hourly": ["webview_kit.auth.prune_sessions"]}
+# and forget action outcomes past their window (Webview Settings)
+scheduler_events = {"hourly": ["webview_kit.auth.prune_sessions", "webview_kit.actions.prune_outcomes"]}
 
 # Deep-link claims and the sessions they started are state, not cache: keep them
 # through frappe.clear_cache() (saving a User, `bench migrate`, `bench clear-cache`)

@@ -53,6 +53,7 @@ __all__ = [
 	"on_trash",
 	"row_events",
 	"title_field",
+	"workflow_state_field",
 ]
 
 EVENT_DOC = "webview_kit.doc"
@@ -109,6 +110,9 @@ def _short(value):
 def doc_state(doc) -> dict:
 	"""What a document page shows of `doc`, and what `webview_kit.doc` carries."""
 	state = {f["fieldname"]: doc.get(f["fieldname"]) for f in display_fields(doc.doctype)}
+	# Frappe hides a workflow's state field; workflow pages show it, so it always travels.
+	if field := workflow_state_field(doc.doctype):
+		state[field] = doc.get(field)
 	state.update(
 		doctype=doc.doctype,
 		name=doc.name,
@@ -118,6 +122,14 @@ def doc_state(doc) -> dict:
 		docstatus=doc.docstatus,
 	)
 	return _plain(state)
+
+
+def workflow_state_field(doctype: str) -> str | None:
+	"""The state field of `doctype`'s active Frappe Workflow, or None (both cached by Frappe)."""
+	from frappe.model.workflow import get_workflow_name, get_workflow_state_field
+
+	workflow = get_workflow_name(doctype)
+	return get_workflow_state_field(workflow) if workflow else None
 
 
 def row(doc) -> dict:

@@ -10,7 +10,7 @@ import json
 import frappe
 from frappe.sessions import get_csrf_token
 
-from webview_kit import live, presence, progress, scope
+from webview_kit import live, presence, progress, scope, workflow
 from webview_kit.publish import EVENT_COUNT, EVENT_SESSION_ENDED, room_head
 from webview_kit.rooms import Room
 
@@ -25,6 +25,7 @@ EVENTS = {
 	"row": live.EVENT_ROW,
 	"presence": presence.EVENT_PRESENCE,
 	"progress": progress.EVENT_PROGRESS,
+	"comment": workflow.EVENT_COMMENT,
 }
 
 

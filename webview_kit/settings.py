@@ -28,6 +28,7 @@ DEFAULTS: dict[str, object] = {
 	"presence_lease": 45,
 	"live_doctypes": "",
 	"realtime_on_web_pages": 0,
+	"action_outcome_ttl": 24 * 3600,
 }
 
 

@@ -46,6 +46,8 @@ COUNTERS = {
 	"catch_ups": "Catch-up requests answered.",
 	"events_replayed": "Events sent in catch-up answers.",
 	"resyncs": "Catch-up answers with a history gap: the page jumped to the latest state.",
+	"actions_run": "Webview actions run.",
+	"actions_replayed": "Webview action retries answered with the stored outcome, not run again.",
 }
 REFUSED = "links_refused"
 # Frappe answers 401 to any `Authorization: Bearer` that is not one of its OAuth tokens

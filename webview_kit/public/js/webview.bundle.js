@@ -1,10 +1,12 @@
 // Everything a webview page runs: one socket with ordered catch-up (realtime.js),
-// declarative bindings, the host-app bridge, presence, and the templates' live parts.
+// declarative bindings, actions (data-action), the host-app bridge, presence, and the
+// templates' live parts.
 //
 // Elements with data-bind-event="<event>" data-bind-field="<field>" show that field
 // of the event's data; pages can also call `webviewKit.on(event, (data, envelope) => ...)`
 // from a <script type="module" src="..."> of their app's assets (it runs after this bundle,
 // before the page connects; the page's content security policy runs no inline script).
+import { mountActions } from "./webview/actions.js";
 import { bindElements } from "./webview/bindings.js";
 import { Bridge } from "./webview/bridge.js";
 import { mountDoc } from "./webview/doc.js";
@@ -12,12 +14,14 @@ import { mountList } from "./webview/list.js";
 import { Presence } from "./webview/presence.js";
 import { mountProgress } from "./webview/progress.js";
 import { WebviewKit } from "./webview/realtime.js";
+import { mountWorkflow } from "./webview/workflow.js";
 import { io } from "socket.io-client";
 
 const TEMPLATES = {
 	"[data-live-progress]": mountProgress,
 	"[data-live-doc]": mountDoc,
 	"[data-live-list]": mountList,
+	"[data-live-workflow]": mountWorkflow,
 };
 
 const kit = new WebviewKit(JSON.parse(document.getElementById("wvk-config").textContent));
@@ -25,6 +29,7 @@ window.webviewKit = kit;
 kit.bridge = new Bridge(kit);
 kit.presence = new Presence(kit);
 bindElements(kit, document);
+mountActions(kit, document);
 for (const [selector, mount] of Object.entries(TEMPLATES)) {
 	for (const root of document.querySelectorAll(selector)) mount(kit, root);
 }

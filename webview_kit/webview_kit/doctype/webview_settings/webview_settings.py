@@ -14,6 +14,7 @@ BOUNDS = {
 	"history_ttl": (60, 30 * 24 * 3600),
 	"max_payload": (1024, 1024 * 1024),
 	"presence_lease": (3, 3600),
+	"action_outcome_ttl": (60, 30 * 24 * 3600),
 }
 
 
@@ -23,7 +24,12 @@ class WebviewSettings(Document):
 	def validate(self):
 		for name, (least, most) in BOUNDS.items():
 			value = self.get(name)
-			if value is None or not least <= int(value) <= most:
+			if value in (None, "", 0):
+				# Empty means the default, as settings.get reads it: a field added after a
+				# site last saved these settings is empty there until someone saves it.
+				value = int(self.meta.get_field(name).default)
+				self.set(name, value)
+			if not least <= int(value) <= most:
 				label = self.meta.get_label(name)
 				frappe.throw(f"{label} must be between {least:,} and {most:,}", frappe.ValidationError)
 		for doctype in lines(self.live_doctypes):

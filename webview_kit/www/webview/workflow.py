@@ -1,0 +1,19 @@
+import frappe
+
+from webview_kit import live, workflow
+from webview_kit.page import require_user, webview_context
+
+no_cache = 1
+
+
+def get_context(context):
+	require_user()
+	doctype, name, room = live.requested_doc_room()
+	workflow.workflow_of(doctype)
+	# The room's position first, the document second: a save in between is replayed, not lost.
+	webview_context(context, [room])
+	doc = frappe.get_doc(doctype, name)
+	context.update(workflow.page(doc))
+	context.doctype, context.name = doctype, name
+	context.title_field = live.title_field(doctype)
+	context.title = doc.get(context.title_field) or name
