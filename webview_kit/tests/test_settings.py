@@ -24,8 +24,8 @@ class TestWebviewSettings(FrappeTestCase):
 			("max_payload", 10_000_000, "Largest event"),
 			("link_max_ttl", 5, "Longest link lifetime"),
 			("session_lifetime", 60, "Deep-link session lifetime"),
-			("redeem_rate_limit", 0, "Refused links a minute"),
-			("issue_rate_limit", 0, "Links a minute per issuer"),
+			("redeem_rate_limit", 100_001, "Refused links a minute"),
+			("issue_rate_limit", 1_000_001, "Links a minute per issuer"),
 			("presence_lease", 1, "Presence lease"),
 		]
 		for field, value, label in cases:
@@ -35,6 +35,12 @@ class TestWebviewSettings(FrappeTestCase):
 				with self.assertRaises(frappe.ValidationError) as refused:
 					doc.save()
 				self.assertIn(label, str(refused.exception))
+
+	def test_an_empty_bounded_setting_saves_as_its_default(self):
+		# Frappe keeps an empty Int as 0, so 0 cannot mean "no limit": it means the default.
+		self.doc.redeem_rate_limit = 0
+		self.doc.save()
+		self.assertEqual(self.doc.redeem_rate_limit, 30)
 
 	def test_live_doctypes_and_link_roles_must_exist(self):
 		for field, value, message in (
