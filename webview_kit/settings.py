@@ -1,7 +1,7 @@
 """What an admin tunes, read through one accessor: `settings.get("history_length")`.
 
 The values live in the *Webview Settings* single DocType (desk: /app/webview-settings),
-validated there and cached by Frappe's document cache. A site-config key
+validated there, and are read once per request or background job. A site-config key
 `webview_<name>` still overrides one, for one release, so sites that set them before
 keep working; new sites should use the DocType. Infrastructure and secrets (the metrics
 token, the socket probe URL) stay in site config.
@@ -10,8 +10,6 @@ token, the socket probe URL) stay in site config.
 from __future__ import annotations
 
 import frappe
-
-from webview_kit.webview_kit.doctype.webview_settings.webview_settings import lines
 
 __all__ = ["DEFAULTS", "get", "link_roles", "live_doctypes"]
 
@@ -52,9 +50,24 @@ def link_roles() -> set[str]:
 	return set(lines(get("link_roles")))
 
 
-def _stored():
-	"""The settings document from Frappe's document cache (kept per request, invalidated on save)."""
-	try:
-		return frappe.get_cached_doc(DOCTYPE)
-	except frappe.DoesNotExistError:  # before the app's first migrate
-		return {}
+def lines(text: str | None) -> list[str]:
+	"""The non-empty lines of a one-item-a-line field."""
+	return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def forget_read() -> None:
+	"""Read the settings afresh at the next get (the document calls it when saved)."""
+	frappe.local.webview_settings = None
+
+
+def _stored() -> dict:
+	"""The stored settings, read once per request or job from the database.
+
+	Not from Frappe's shared document cache: a request or job whose transaction began
+	before a save reads the old values from its snapshot and can put them back into that
+	cache after the save cleared it, where they stay until the next save.
+	"""
+	stored = getattr(frappe.local, "webview_settings", None)
+	if stored is None:
+		stored = frappe.local.webview_settings = frappe.db.get_singles_dict(DOCTYPE, cast=True)
+	return stored

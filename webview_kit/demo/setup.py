@@ -6,7 +6,7 @@ from pathlib import Path
 import frappe
 
 from webview_kit.settings import DOCTYPE as SETTINGS
-from webview_kit.webview_kit.doctype.webview_settings.webview_settings import lines
+from webview_kit.settings import lines
 
 DEMO_DOCTYPE = "Webview Demo Task"
 DEFINITION = Path(__file__).with_name("webview_demo_task.json")

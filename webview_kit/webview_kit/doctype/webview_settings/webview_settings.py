@@ -4,6 +4,8 @@
 import frappe
 from frappe.model.document import Document
 
+from webview_kit.settings import forget_read, lines
+
 # setting: (least, most)
 BOUNDS = {
 	"link_max_ttl": (10, 24 * 3600),
@@ -20,6 +22,9 @@ BOUNDS = {
 
 class WebviewSettings(Document):
 	"""What an admin tunes; read through `webview_kit.settings.get`."""
+
+	def on_update(self):
+		forget_read()
 
 	def validate(self):
 		for name, (least, most) in BOUNDS.items():
@@ -40,8 +45,3 @@ class WebviewSettings(Document):
 		for role in lines(self.link_roles):
 			if not frappe.db.exists("Role", role):
 				frappe.throw(f"Roles a link may be issued for: no role {role!r}", frappe.ValidationError)
-
-
-def lines(text: str | None) -> list[str]:
-	"""The non-empty lines of a one-item-a-line field."""
-	return [line.strip() for line in (text or "").splitlines() if line.strip()]
