@@ -223,16 +223,13 @@ def build_assets(layout: Layout, env: dict) -> None:
 	)
 
 
+def _frappe_argv(layout: Layout, *args: str) -> list[str]:
+	"""A `bench` Frappe command, run the way bench runs it, without going through the bench CLI."""
+	return [str(layout.bench / "env/bin/python"), "-m", "frappe.utils.bench_helper", "frappe", *args]
+
+
 def _site_argv(layout: Layout, args: list[str], site: str | None = None) -> list[str]:
-	return [
-		str(layout.bench / "env/bin/python"),
-		"-m",
-		"frappe.utils.bench_helper",
-		"frappe",
-		"--site",
-		site or layout.site,
-		*args,
-	]
+	return _frappe_argv(layout, "--site", site or layout.site, *args)
 
 
 def site_command(layout: Layout, args: list[str], step: str, env: dict, show: bool = False) -> None:
@@ -286,11 +283,8 @@ def ensure_site(layout: Layout, env: dict, code_changed: bool) -> None:
 
 def new_site(layout: Layout, env: dict, site: str, step: str) -> None:
 	"""`bench new-site` of `site` with webview_kit alone installed (the product, no demo)."""
-	argv = [
-		str(layout.bench / "env/bin/python"),
-		"-m",
-		"frappe.utils.bench_helper",
-		"frappe",
+	argv = _frappe_argv(
+		layout,
 		"new-site",
 		site,
 		"--force",
@@ -299,23 +293,13 @@ def new_site(layout: Layout, env: dict, site: str, step: str) -> None:
 		f"--admin-password={admin_password(layout)}",
 		"--mariadb-user-host-login-scope=%",
 		"--install-app=webview_kit",
-	]
+	)
 	run_logged(layout, argv, step, layout.sites, env)
 
 
 def drop_site(layout: Layout, env: dict, site: str, step: str) -> None:
-	argv = [
-		str(layout.bench / "env/bin/python"),
-		"-m",
-		"frappe.utils.bench_helper",
-		"frappe",
-		"drop-site",
-		site,
-		"--force",
-		"--no-backup",
-		"--db-root-username=root",
-		f"--db-root-password={layout.db_root_password}",
-	]
+	root = ("--db-root-username=root", f"--db-root-password={layout.db_root_password}")
+	argv = _frappe_argv(layout, "drop-site", site, "--force", "--no-backup", *root)
 	run_logged(layout, argv, step, layout.sites, env)
 
 
