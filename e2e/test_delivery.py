@@ -81,7 +81,9 @@ def test_a_gap_longer_than_history_resyncs_to_the_latest_state(
 	page: Page, short_history, deep_link, start_publisher, stack
 ):
 	open_webview(page, deep_link)
-	publisher = start_publisher(interval=0.01)
+	# Slow enough that far more than 10 events follow the kill even where killing takes a
+	# second (`docker compose kill`), not only where it is a signal.
+	publisher = start_publisher(interval=0.05)
 	publisher.go()
 	wait_for_count(page, 30)
 
