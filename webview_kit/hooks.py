@@ -67,6 +67,23 @@ webview_fragments = {
 		"template": "webview_kit/templates/webview/fragments/list_rows.html",
 		"item": "webview_kit/templates/webview/fragments/list_row.html",
 	},
+	# the demo order (webview_kit/demo/orders.py, /webview/order)
+	"webview_demo.order_status": {
+		"template": "webview_kit/demo/templates/order_status.html",
+		"doctype": "Webview Demo Order",
+	},
+	"webview_demo.order_lines": {
+		"template": "webview_kit/demo/templates/order_lines.html",
+		"doctype": "Webview Demo Order",
+	},
+	"webview_demo.order_totals": {
+		"template": "webview_kit/demo/templates/order_totals.html",
+		"doctype": "Webview Demo Order",
+	},
+	"webview_demo.order_timeline": {
+		"template": "webview_kit/demo/templates/order_timeline.html",
+		"item": "webview_kit/demo/templates/order_event.html",
+	},
 }
 jinja = {"methods": ["webview_kit.fragments.webview_fragment"]}
 

@@ -10,7 +10,8 @@ A DocType listed in the *Webview Settings* "Live DocTypes" or in the
   concerns (the owner and everyone it is shared with): the row, rendered once and put in
   place of the old one, when `frappe.has_permission` lets that user read the document
   now, else its removal;
-- each save renders the fragments an app declared for the DocType into its room.
+- each save renders the fragments an app declared for the DocType into its room (for
+  any DocType, live or not: declaring a fragment with a `doctype` is the opt-in).
 
 Rows go to user rooms rather than one room per DocType because read permission is
 decided per document and per user: a shared list room would hand every row to anyone
@@ -268,6 +269,8 @@ def on_change(doc, method=None) -> None:
 	if doc.doctype == "DocShare":
 		return _on_share(doc)
 	if not is_live(doc.doctype):
+		if events := _rendered(lambda: fragments.doc_fragment_events(doc)):
+			_publish_after_commit(events)
 		return
 	events = [Event(doc_room(doc.doctype, doc.name), EVENT_DOC, doc_state(doc))]
 	events += _rendered(lambda: row_events(doc, audience(doc)) + fragments.doc_fragment_events(doc))
