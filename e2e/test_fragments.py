@@ -4,11 +4,10 @@ and history gaps. Each page is compared with the server's own rendering of it no
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
-from mobile import link, open_page, screenshot
+from mobile import ORDER, link, open_page, screenshot
 from playwright.sync_api import Page, expect
 
 from stack.chromium import wait_until
@@ -16,7 +15,6 @@ from stack.chromium import wait_until
 pytestmark = pytest.mark.phones  # every browser test once per phone
 ONE_PHONE = pytest.mark.parametrize("phone", ["iphone"], indirect=True)
 
-ORDER = "Webview Demo Order"
 ROUTE = "/webview/order"
 EVENT_TIMEOUT = 15_000
 HOSTILE = "Bob <img src=x onerror=alert(1)>"  # text too: Frappe counts a bare tag as empty
@@ -45,43 +43,6 @@ DIFFERENT_FROM_SERVER = """async () => {
 	}
 	return differences;
 }"""
-
-
-class Orders:
-	"""The demo order, changed the ways a shop changes it: the desk's REST API and jobs."""
-
-	def __init__(self, stack, editor):
-		self.stack, self.editor = stack, editor
-
-	def create(self, customer: str, share_with: str) -> str:
-		printed = self.execute("create", customer=customer, share_with=share_with)
-		return json.loads(printed.strip().splitlines()[-1])
-
-	def update(self, name: str, **fields) -> None:
-		self.editor._ok(self.editor.http.put(f"{self.editor.url}/api/resource/{ORDER}/{name}", json=fields))
-
-	def log(self, name: str, count: int, interval: float = 0.0, prefix: str = "Note") -> None:
-		self.execute("log", name=name, count=count, interval=interval, prefix=prefix)
-
-	def start_log(self, name: str, count: int, interval: float, log_path):
-		kwargs = json.dumps({"name": name, "count": count, "interval": interval, "prefix": "Step"})
-		return self.stack.site_process(
-			["execute", "webview_kit.demo.orders.log", "--kwargs", kwargs], log_path
-		)
-
-	def eta(self, name: str, eta: str) -> None:
-		args = json.dumps([f"doc:{ORDER}/{name}", "webview_demo.eta", {"eta": eta}])
-		self.stack.site_output(["execute", "webview_kit.publish.publish", "--args", args])
-
-	def execute(self, function: str, **kwargs) -> str:
-		return self.stack.site_output(
-			["execute", f"webview_kit.demo.orders.{function}", "--kwargs", json.dumps(kwargs)]
-		)
-
-
-@pytest.fixture
-def orders(stack, editor) -> Orders:
-	return Orders(stack, editor)
 
 
 @pytest.fixture

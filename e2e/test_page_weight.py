@@ -41,6 +41,25 @@ def test_webview_page_loads_one_script_and_it_is_within_the_budget(stack, webvie
 	assert js <= BUDGET, f"the webview bundle is {js} bytes gzipped, over the {BUDGET}-byte budget"
 
 
+def test_a_page_with_fragments_stays_within_the_budget(stack, accounts, people, orders):
+	"""The order page loads the shell's bundle and the fragments' (idiomorph): both together."""
+	ana = people.email("Ana", "iphone")
+	session = requests.Session()
+	landing = session.get(
+		link(accounts, ana, "/webview/order", name=orders.create("Weight", ana)), timeout=30
+	)
+	landing.raise_for_status()
+	scripts = script_sources(landing.text)
+
+	assert [re.sub(r"\.\w+\.js$", ".js", s.split("/")[-1]) for s in scripts] == [
+		"webview.bundle.js",
+		"webview_fragments.bundle.js",
+	]
+	js = weigh(stack.url, scripts)
+	record(fragments_page_js_gz=js, fragments_js_gz=weigh(stack.url, scripts[1:]))
+	assert js <= BUDGET, f"the order page's scripts are {js} bytes gzipped, over the {BUDGET}-byte budget"
+
+
 def test_stock_frappe_page_carries_far_more_script(stack, webview_html):
 	stock = requests.get(stack.url + STOCK_PAGE, timeout=30)
 	stock.raise_for_status()
