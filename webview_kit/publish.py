@@ -234,11 +234,16 @@ def _send(encoded: list, shared: list, retries: int) -> list[int]:
 
 
 def _evalsha(connection: redis.Redis, sha: str, chunks: list, shared: list, counted: str) -> list[int]:
-	pipe = connection.pipeline(transaction=False)
+	calls = []
 	for chunk in chunks:
 		keys = [*(key for event_keys, _args in chunk for key in event_keys), counted]
 		args = [*shared, *(arg for _keys, event_args in chunk for arg in event_args)]
-		pipe.evalsha(sha, len(keys), *keys, *args)
+		calls.append((sha, len(keys), *keys, *args))
+	if len(calls) == 1:  # the usual case: no pipeline to build and unwind
+		return [int(seq) for seq in connection.evalsha(*calls[0])]
+	pipe = connection.pipeline(transaction=False)
+	for call in calls:
+		pipe.evalsha(*call)
 	return [int(seq) for seqs in pipe.execute() for seq in seqs]
 
 
