@@ -1,4 +1,4 @@
-// Everything a webview page runs: one socket with ordered catch-up (realtime.js),
+// Everything a webview page runs: one socket (socket.js) with ordered catch-up (realtime.js),
 // declarative bindings, actions (data-action), the host-app bridge, presence, and the
 // templates' live parts.
 //
@@ -14,8 +14,8 @@ import { mountList } from "./webview/list.js";
 import { Presence } from "./webview/presence.js";
 import { mountProgress } from "./webview/progress.js";
 import { WebviewKit } from "./webview/realtime.js";
+import { connect } from "./webview/socket.js";
 import { mountWorkflow } from "./webview/workflow.js";
-import { io } from "socket.io-client";
 
 const TEMPLATES = {
 	"[data-live-progress]": mountProgress,
@@ -38,10 +38,8 @@ for (const [selector, mount] of Object.entries(TEMPLATES)) {
 // then means every handler of the page is in place before the first event.
 function start() {
 	kit.start(
-		io(`/${kit.config.site}`, {
+		connect(`/${kit.config.site}`, {
 			path: "/socket.io",
-			transports: ["websocket"],
-			withCredentials: true,
 			reconnectionDelay: 250,
 			reconnectionDelayMax: 4000,
 			timeout: 5000,
