@@ -41,8 +41,8 @@ def test_webview_page_loads_one_script_and_it_is_within_the_budget(stack, webvie
 	assert js <= BUDGET, f"the webview bundle is {js} bytes gzipped, over the {BUDGET}-byte budget"
 
 
-def test_a_page_with_fragments_stays_within_the_budget(stack, accounts, people, orders):
-	"""The order page loads the shell's bundle and the fragments' (idiomorph): both together."""
+def test_a_page_with_fragments_loads_the_same_one_script(stack, accounts, people, orders):
+	"""The order page: live fragments (idiomorph) are in the shell's bundle, within the budget."""
 	ana = people.email("Ana", "iphone")
 	session = requests.Session()
 	landing = session.get(
@@ -51,13 +51,11 @@ def test_a_page_with_fragments_stays_within_the_budget(stack, accounts, people, 
 	landing.raise_for_status()
 	scripts = script_sources(landing.text)
 
-	assert [re.sub(r"\.\w+\.js$", ".js", s.split("/")[-1]) for s in scripts] == [
-		"webview.bundle.js",
-		"webview_fragments.bundle.js",
-	]
-	js = weigh(stack.url, scripts)
-	record(fragments_page_js_gz=js, fragments_js_gz=weigh(stack.url, scripts[1:]))
-	assert js <= BUDGET, f"the order page's scripts are {js} bytes gzipped, over the {BUDGET}-byte budget"
+	assert len(scripts) == 1 and re.match(
+		r"^/assets/webview_kit/dist/js/webview\.bundle\.\w+\.js$", scripts[0]
+	)
+	assert "data-fragment=" in landing.text
+	assert weigh(stack.url, scripts) <= BUDGET
 
 
 def test_stock_frappe_page_carries_far_more_script(stack, webview_html):

@@ -10,6 +10,7 @@ import { mountActions } from "./webview/actions.js";
 import { bindElements } from "./webview/bindings.js";
 import { Bridge } from "./webview/bridge.js";
 import { mountDoc } from "./webview/doc.js";
+import { mountFragments } from "./webview/fragments.js";
 import { mountList } from "./webview/list.js";
 import { Presence } from "./webview/presence.js";
 import { mountProgress } from "./webview/progress.js";
@@ -30,6 +31,8 @@ kit.bridge = new Bridge(kit);
 kit.presence = new Presence(kit);
 bindElements(kit, document);
 mountActions(kit, document);
+// A page with live fragments (fragments.js) also renders itself afresh after a gap.
+if (document.querySelector("[data-fragment]")) mountFragments(kit);
 for (const [selector, mount] of Object.entries(TEMPLATES)) {
 	for (const root of document.querySelectorAll(selector)) mount(kit, root);
 }
