@@ -6,12 +6,14 @@ them. Effects are counted in the database through the editor's REST API.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
 import pytest
 from mobile import DEVICES, EVENT_TIMEOUT, TASK, link, open_page, screenshot
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 pytestmark = pytest.mark.phones  # every browser test once per phone, unless it names one
 
@@ -290,6 +292,24 @@ def test_a_forged_or_borrowed_csrf_token_is_refused(
 DESK_PASSWORD = "Wvk-desk-actions-7!"
 
 
+def joined(desk: Page, editor, task: str) -> None:
+	"""Save the task until the desk hears a doc_update: its doc_subscribe has joined the room.
+
+	The socket server joins a room only after asking Frappe, and says nothing when it has, so
+	a save right after doc_subscribe may go out before the join. Then forget what it heard.
+	"""
+	for priority in itertools.islice(itertools.cycle(["High", "Low"]), 20):
+		editor.update(task, priority=priority)
+		try:
+			desk.wait_for_function("window.updates.length > 0", timeout=1_000)
+			break
+		except PlaywrightTimeoutError:
+			continue
+	else:
+		raise AssertionError("the desk never heard a doc_update of the task")
+	desk.evaluate("window.updates = []")
+
+
 @ONE_PHONE
 def test_a_desk_listener_gets_frappes_own_doc_update_for_a_tap(
 	page: Page, browser: Browser, accounts, editor, task, stack, phone
@@ -310,13 +330,12 @@ def test_a_desk_listener_gets_frappes_own_doc_update_for_a_tap(
 			}""",
 			[TASK, task],
 		)
-		editor.update(task, priority="High")  # the first update proves the desk joined the room
-		desk.wait_for_function("window.updates.length === 1", timeout=EVENT_TIMEOUT)
+		joined(desk, editor, task)
 		open_workflow(page, accounts, email("ana", phone), task)
 
 		page.get_by_role("button", name="Start").click()
 
-		desk.wait_for_function("window.updates.length === 2", timeout=EVENT_TIMEOUT)
+		desk.wait_for_function("window.updates.length === 1", timeout=EVENT_TIMEOUT)
 		expect(page.get_by_test_id("workflow-state")).to_have_text("In Progress")
 	finally:
 		desk_context.close()
