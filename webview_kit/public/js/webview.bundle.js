@@ -44,7 +44,7 @@ function start() {
 			withCredentials: true,
 			reconnectionDelay: 250,
 			reconnectionDelayMax: 4000,
-			timeout: 5000,
+			timeout: 20000,
 		}),
 	);
 	kit.bridge.ready();
