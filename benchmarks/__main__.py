@@ -21,7 +21,19 @@ from playwright.sync_api import sync_playwright
 from stack.session import stack_for_run
 from stack.supervisor import StackError
 
-from . import actions, browser, fanout, latency, navigation, phone_network, report, throughput, tokens, weight
+from . import (
+	actions,
+	browser,
+	fanout,
+	latency,
+	navigation,
+	phone_network,
+	report,
+	soak,
+	throughput,
+	tokens,
+	weight,
+)
 from .loadgen import ensure_node_modules
 from .run import FULL, QUICK, Bench, native_stack
 from .stats import Results
@@ -36,6 +48,7 @@ MEASURES = {
 	"fanout": fanout.run,
 	"tokens": tokens.run,
 	"actions": actions.run,
+	"soak": soak.run,
 	"throughput": throughput.run,
 }
 

@@ -48,6 +48,7 @@ class Sizes:
 	restart_rate: float = 20.0  # events/s across a restart; history keeps 1,000 per room
 	throughput_seconds: float = 3.0
 	token_samples: int = 100
+	soak_events: int = 100_000  # published to one page that stays open
 
 	def events_for(self, size: int) -> tuple[int, float]:
 		return self.fanout_events.get(size) or ((20, 0.25) if size >= 500 else (50, 0.05))
@@ -64,6 +65,7 @@ QUICK = Sizes(
 	sessions=4,
 	throughput_seconds=1.0,
 	token_samples=20,
+	soak_events=11_000,
 )
 
 
