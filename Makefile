@@ -6,7 +6,7 @@ RUN := stack/run
 # native, docker, or auto: docker when an engine answers, native otherwise.
 STACK ?= auto
 
-.PHONY: system setup up down link status test e2e server-tests lint benchmark
+.PHONY: system setup up down link order status test e2e server-tests lint benchmark
 
 # Debian packages, yarn 1 and the bench user; quick when all is there.
 system:
@@ -24,6 +24,9 @@ down:
 
 link:
 	$(RUN) link --qr
+
+order:
+	$(RUN) order
 
 status:
 	$(RUN) status

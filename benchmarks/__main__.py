@@ -25,6 +25,7 @@ from . import (
 	actions,
 	browser,
 	fanout,
+	fragments,
 	latency,
 	navigation,
 	phone_network,
@@ -48,6 +49,7 @@ MEASURES = {
 	"fanout": fanout.run,
 	"tokens": tokens.run,
 	"actions": actions.run,
+	"fragments": fragments.run,
 	"soak": soak.run,
 	"throughput": throughput.run,
 }

@@ -63,6 +63,35 @@ frappe.ready(() => {
 """
 
 
+# The stock side of the fragments measure: a Web Page listing tasks that, on each event,
+# re-fetches the list with frappe.call and re-renders it, as a stock page would.
+STOCK_LIST_ROUTE = "bench-list"
+STOCK_LIST_EVENT = "bench_list"
+STOCK_LIST_HTML = '<ul id="bench-rows"></ul>'
+STOCK_LIST_JS = """
+frappe.ready(() => {
+	const doctype = new URLSearchParams(location.search).get("doctype");
+	const list = document.getElementById("bench-rows");
+	window.__bench = [];
+	const item = (row) => {
+		const li = document.createElement("li");
+		li.textContent = `${row.title} ${row.status} ${row.priority}`;
+		return li;
+	};
+	frappe.realtime.on("EVENT", (data) => {
+		frappe.call({
+			method: "frappe.client.get_list",
+			args: { doctype, fields: ["name", "title", "status", "priority", "modified"], order_by: "modified desc", limit_page_length: 20 },
+			callback: (r) => {
+				list.replaceChildren(...r.message.map(item));
+				window.__bench.push([data.count, data.t, performance.timeOrigin + performance.now()]);
+			},
+		});
+	});
+});
+""".replace("EVENT", STOCK_LIST_EVENT)
+
+
 class Commands:
 	"""Lines on stdin, read unbuffered so that `select` sees a line the moment it arrives."""
 
@@ -252,6 +281,62 @@ def cmd_actions_cleanup(doctype: str, tasks: dict) -> dict:
 	return {}
 
 
+def cmd_fragments_setup(users: dict, rows: int = 20) -> dict:
+	"""`rows` demo tasks shared with every user, and the stock list page."""
+	from frappe.share import add_docshare
+
+	from webview_kit.demo.setup import DEMO_DOCTYPE
+
+	frappe.set_user("Administrator")
+	tasks = []
+	for i in range(rows):
+		doc = frappe.get_doc({"doctype": DEMO_DOCTYPE, "title": f"bench row {i}"}).insert(
+			ignore_permissions=True
+		)
+		for user in users.values():
+			add_docshare(DEMO_DOCTYPE, doc.name, user, flags={"ignore_share_permission": True})
+		tasks.append(doc.name)
+	route = ensure_stock_page(STOCK_LIST_ROUTE, STOCK_LIST_HTML, STOCK_LIST_JS, "Bench list")
+	frappe.db.commit()
+	return {"doctype": DEMO_DOCTYPE, "tasks": tasks, "stock_route": route}
+
+
+def cmd_row_series(
+	kind: str, user: str, doctype: str, tasks: list, count: int, interval: float, start: int = 0
+) -> list:
+	"""Change one list row `count` times, one every `interval` s; return [i, t_ms] of each.
+
+	webview_kit renders the row and pushes it (publish_fragment, timed from before the
+	render); stock saves the title, commits, then tells the page to re-fetch (timed from the
+	publish, after the commit: what its page needs is in the database by then).
+	"""
+	from webview_kit import live
+	from webview_kit.fragments import publish_fragment
+	from webview_kit.publish import user_room
+
+	title_field, chips = live.list_columns(doctype)
+	target, room = live.list_target(doctype), user_room(user)
+	sent, began = [], time.monotonic()
+	for n in range(count):
+		delay = began + n * interval - time.monotonic()
+		if delay > 0:
+			time.sleep(delay)
+		i, name = start + n, tasks[n % len(tasks)]
+		if kind == "webview_kit":
+			t = now_ms()
+			row = {"name": name, "title": f"bench {i} {t}", "status": "Working", "priority": "High"}
+			publish_fragment(
+				room, target, {"row": row, "title_field": title_field, "chips": chips}, op="prepend"
+			)
+		else:
+			frappe.db.set_value(doctype, name, "title", f"bench {i}")
+			frappe.db.commit()
+			t = now_ms()
+			frappe.publish_realtime(STOCK_LIST_EVENT, {"count": i, "t": t}, user=user)
+		sent.append([i, t])
+	return sent
+
+
 # -- links ------------------------------------------------------------------------
 def cmd_links(user: str, route: str, count: int, ttl: int = 600) -> list[str]:
 	"""Deep links issued in-process (for the measures that only need many of them)."""
@@ -418,6 +503,8 @@ COMMANDS = {
 	"tokens": cmd_tokens,
 	"actions_setup": cmd_actions_setup,
 	"actions_cleanup": cmd_actions_cleanup,
+	"fragments_setup": cmd_fragments_setup,
+	"row_series": cmd_row_series,
 }
 
 

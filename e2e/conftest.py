@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from mobile import DEVICES, Editor, People
+from mobile import DEVICES, Editor, Orders, People
 
 from stack.chromium import CHROMIUM, CHROMIUM_ARGS
 from stack.docker import DockerStack, compose_logs
@@ -226,6 +226,11 @@ def people(stack) -> People:
 @pytest.fixture
 def editor(people) -> Editor:
 	return people.editor
+
+
+@pytest.fixture
+def orders(stack, editor) -> Orders:
+	return Orders(stack, editor)
 
 
 @pytest.fixture

@@ -142,3 +142,38 @@ def screenshot(page: Page, name: str, phone: str) -> Path:
 def layout_shifts(page: Page) -> list[float]:
 	"""Layout shifts recorded so far (pages opened after `page.add_init_script(RECORD_LAYOUT_SHIFTS)`)."""
 	return page.evaluate("window.__shifts")
+
+
+ORDER = "Webview Demo Order"
+
+
+class Orders:
+	"""The demo order, changed the ways a shop changes it: the desk's REST API and jobs."""
+
+	def __init__(self, stack, editor):
+		self.stack, self.editor = stack, editor
+
+	def create(self, customer: str, share_with: str) -> str:
+		printed = self.execute("create", customer=customer, share_with=share_with)
+		return json.loads(printed.strip().splitlines()[-1])
+
+	def update(self, name: str, **fields) -> None:
+		self.editor._ok(self.editor.http.put(f"{self.editor.url}/api/resource/{ORDER}/{name}", json=fields))
+
+	def log(self, name: str, count: int, interval: float = 0.0, prefix: str = "Note") -> None:
+		self.execute("log", name=name, count=count, interval=interval, prefix=prefix)
+
+	def start_log(self, name: str, count: int, interval: float, log_path):
+		kwargs = json.dumps({"name": name, "count": count, "interval": interval, "prefix": "Step"})
+		return self.stack.site_process(
+			["execute", "webview_kit.demo.orders.log", "--kwargs", kwargs], log_path
+		)
+
+	def eta(self, name: str, eta: str) -> None:
+		args = json.dumps([f"doc:{ORDER}/{name}", "webview_demo.eta", {"eta": eta}])
+		self.stack.site_output(["execute", "webview_kit.publish.publish", "--args", args])
+
+	def execute(self, function: str, **kwargs) -> str:
+		return self.stack.site_output(
+			["execute", f"webview_kit.demo.orders.{function}", "--kwargs", json.dumps(kwargs)]
+		)

@@ -41,6 +41,23 @@ def test_webview_page_loads_one_script_and_it_is_within_the_budget(stack, webvie
 	assert js <= BUDGET, f"the webview bundle is {js} bytes gzipped, over the {BUDGET}-byte budget"
 
 
+def test_a_page_with_fragments_loads_the_same_one_script(stack, accounts, people, orders):
+	"""The order page: live fragments (idiomorph) are in the shell's bundle, within the budget."""
+	ana = people.email("Ana", "iphone")
+	session = requests.Session()
+	landing = session.get(
+		link(accounts, ana, "/webview/order", name=orders.create("Weight", ana)), timeout=30
+	)
+	landing.raise_for_status()
+	scripts = script_sources(landing.text)
+
+	assert len(scripts) == 1 and re.match(
+		r"^/assets/webview_kit/dist/js/webview\.bundle\.\w+\.js$", scripts[0]
+	)
+	assert "data-fragment=" in landing.text
+	assert weigh(stack.url, scripts) <= BUDGET
+
+
 def test_stock_frappe_page_carries_far_more_script(stack, webview_html):
 	stock = requests.get(stack.url + STOCK_PAGE, timeout=30)
 	stock.raise_for_status()

@@ -6,6 +6,7 @@ import argparse
 import os
 import subprocess
 import sys
+from urllib.parse import quote
 
 from . import bench
 from .demo import DEMO_USER, start_demo
@@ -79,6 +80,17 @@ def cmd_link(stack: Stack, args: argparse.Namespace) -> None:
 	stack.site_command([*argv, *(["--qr"] if args.qr else [])], "link", show=True)
 
 
+def cmd_order(stack: Stack, args: argparse.Namespace) -> None:
+	"""Start delivering a demo order to `args.user`, and print a link to watch it live."""
+	order = ["webview", "order", "--user", args.user, "--enqueue", "--interval", str(args.interval)]
+	name = stack.site_output(order).strip().splitlines()[-1]
+	link = ["webview", "link", "--user", args.user, "--route", "/webview/order", "--ttl", "600"]
+	url = stack.site_output(link).strip().splitlines()[-1]
+	print(f"Order {name} is being packed and delivered, a step every {args.interval:g} s.")
+	print("Watch it (a page made of live fragments) with this single-use link, valid 10 minutes:\n")
+	print(f"{url}&name={quote(name)}")
+
+
 def cmd_site(stack: Stack, args: argparse.Namespace) -> None:
 	stack.site_command(args.args, "site-command", show=True)
 
@@ -139,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
 	link.add_argument("--route", default="/webview/count")
 	link.add_argument("--ttl", type=int, default=600)
 	link.add_argument("--qr", action="store_true")
+	order = verbs.add_parser("order", help="deliver a demo order step by step and print a link to watch it")
+	order.add_argument("--user", default=DEMO_USER)
+	order.add_argument("--interval", type=float, default=3.0)
 	site = verbs.add_parser("site", help="run a Frappe site command against the running stack")
 	site.add_argument("args", nargs=argparse.REMAINDER)
 	test = verbs.add_parser("test", help="server tests under bench, then static checks and the browser suite")
@@ -159,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
 		"down": cmd_down,
 		"status": cmd_status,
 		"link": cmd_link,
+		"order": cmd_order,
 		"site": cmd_site,
 		"test": cmd_test,
 		"lint": cmd_lint,

@@ -188,6 +188,7 @@ def sync_app(layout: Layout) -> AppChanges:
 			layout.bench,
 		)
 		installed.write_text(wanted)
+	browser_deps_changed = _install_browser_deps(layout)
 	apps_txt = layout.sites / "apps.txt"
 	if "webview_kit" not in apps_txt.read_text().split():
 		with open(apps_txt, "a") as handle:
@@ -197,7 +198,26 @@ def sync_app(layout: Layout) -> AppChanges:
 	code_changed = _remember_digest(
 		layout.bench / ".webview_kit-code", _tree_digest(layout.app / "webview_kit")
 	)
-	return AppChanges(code=code_changed, assets=assets_changed or not (public / "dist").exists())
+	assets_changed = assets_changed or browser_deps_changed or not (public / "dist").exists()
+	return AppChanges(code=code_changed, assets=assets_changed)
+
+
+def _install_browser_deps(layout: Layout) -> bool:
+	"""Install the app's npm dependencies (package.json, yarn.lock) when they changed, as
+	`bench get-app` would; `bench build` bundles them. Say whether it did."""
+	lock = layout.app / "yarn.lock"
+	digest = hashlib.sha256((layout.app / "package.json").read_bytes() + lock.read_bytes()).hexdigest()
+	stored = layout.app / "node_modules" / ".webview_kit-deps"
+	if stored.exists() and stored.read_text() == digest:
+		return False
+	run_logged(
+		layout,
+		["yarn", "install", "--frozen-lockfile", "--production", "--non-interactive"],
+		"app-yarn-install",
+		layout.app,
+	)
+	stored.write_text(digest)
+	return True
 
 
 def app_is_current(layout: Layout) -> bool:

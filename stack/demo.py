@@ -37,4 +37,4 @@ def start_demo(stack) -> None:
 		"demo-link",
 		show=True,
 	)
-	print("\nA fresh link any time: make link")
+	print("\nA fresh link any time: make link. A page made of live fragments: make order")

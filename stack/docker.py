@@ -193,6 +193,15 @@ class DockerStack:
 		if self._service(name) in UPSTREAMS:
 			self._run_compose(["exec", "-T", "frontend", "nginx", "-s", "reload"], "nginx reload")
 
+	def freeze(self, name: str) -> None:
+		"""Pause service `name`'s containers (the cgroup freezer): connections stay, nothing answers."""
+		for container in self._named(name):
+			self._run(["docker", "pause", container], f"freeze {name}")
+
+	def thaw(self, name: str) -> None:
+		for container in self._named(name):
+			self._run(["docker", "unpause", container], f"thaw {name}")
+
 	def socket_clients(self) -> dict[str, int]:
 		"""Open connections per socket.io server (`socketio-0`: 3, ...): one per page socket.
 

@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import string
 import subprocess
 from contextlib import contextmanager
@@ -108,6 +109,13 @@ class Stack:
 	def restart(self, name: str) -> None:
 		"""Start a killed service again with its recorded definition."""
 		self.supervisor.restart(name)
+
+	def freeze(self, name: str) -> None:
+		"""SIGSTOP service `name` and its respawner: its sockets stay open, nothing answers."""
+		self.supervisor.send_signal(name, signal.SIGSTOP)
+
+	def thaw(self, name: str) -> None:
+		self.supervisor.send_signal(name, signal.SIGCONT)
 
 	def socket_clients(self) -> dict[str, int]:
 		"""Open connections per socket.io server (`socketio-0`: 3, ...): one per page socket.

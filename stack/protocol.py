@@ -74,6 +74,14 @@ class StackProtocol(Protocol):
 		"""Start a killed service again and return once it answers."""
 		...
 
+	def freeze(self, name: str) -> None:
+		"""Stop service `name` with its connections left open (SIGSTOP), as a hung process would."""
+		...
+
+	def thaw(self, name: str) -> None:
+		"""Let a frozen service run on (SIGCONT)."""
+		...
+
 	def socket_clients(self) -> dict[str, int]:
 		"""Open page sockets per socket.io server: `{"socketio-0": 3, ...}`, one key per server."""
 		...

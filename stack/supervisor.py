@@ -246,6 +246,10 @@ class Supervisor:
 				self._reap(record["pid"])
 				time.sleep(0.01)
 
+	def send_signal(self, name: str, sig: int) -> None:
+		"""Send `sig` to `name`'s whole process group (the program and its respawner)."""
+		self._signal_group(self.processes[name]["pid"], sig)
+
 	def crash(self, name: str) -> int:
 		"""SIGKILL the program `name` runs, leaving its respawner to start it again; return its pid."""
 		record = self.processes[name]

@@ -1,4 +1,4 @@
-"""The URL surface: thin whitelisted wrappers over links, rooms, presence and live lists.
+"""The URL surface: thin whitelisted wrappers over links, rooms, presence and actions.
 
 Every method that names a room parses it with `Room.parse` and asks `Room.can_follow`;
 nothing here decides access on its own.
@@ -7,7 +7,7 @@ nothing here decides access on its own.
 import frappe
 import frappe.realtime
 
-from webview_kit import actions, auth, live, presence, publish, scope
+from webview_kit import actions, auth, presence, publish, scope
 from webview_kit.infra import db, metrics
 from webview_kit.rooms import Room
 
@@ -54,15 +54,6 @@ def presence_leave(client: str, room: str | None = None) -> dict:
 	"""End this page's presence lease (a page calls it when hidden or closed)."""
 	followed = Room.parse(room).check_follow() if room else None
 	return presence.leave(client, frappe.session.user, followed)
-
-
-@frappe.whitelist(methods=["GET"])
-def list_rows(doctype: str) -> list:
-	"""The newest rows of a live DocType that you may read (a live list's fresh start)."""
-	reach = scope.current()
-	if reach is not None and not reach.allows_list(doctype):
-		raise frappe.PermissionError(scope.ONE_PAGE_ONLY)
-	return live.list_rows(doctype)
 
 
 @frappe.whitelist(methods=["POST"])

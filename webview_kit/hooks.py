@@ -33,10 +33,9 @@ webview_allowed_methods = [
 	"frappe.auth.get_logged_user",
 	"ping",
 	"logout",
-	# the templates: presence leases, a live list's fresh start after lost history
+	# the templates: presence leases
 	"webview_kit.api.presence_join",
 	"webview_kit.api.presence_leave",
-	"webview_kit.api.list_rows",
 	# actions: each one checks its own page route and rooms (webview_kit/actions.py)
 	"webview_kit.api.act",
 ]
@@ -60,6 +59,33 @@ scheduler_events = {"hourly": ["webview_kit.auth.prune_sessions", "webview_kit.a
 # Deep-link claims and the sessions they started are state, not cache: keep them
 # through frappe.clear_cache() (saving a User, `bench migrate`, `bench clear-cache`)
 persistent_cache_keys = ["webview_kit:*"]
+
+# Live fragments (webview_kit/fragments.py): pieces of pages the server renders and pushes.
+# `webview_fragment(target, **context)` renders one in a page's first render.
+webview_fragments = {
+	"webview_kit.list_rows": {
+		"template": "webview_kit/templates/webview/fragments/list_rows.html",
+		"item": "webview_kit/templates/webview/fragments/list_row.html",
+	},
+	# the demo order (webview_kit/demo/orders.py, /webview/order)
+	"webview_demo.order_status": {
+		"template": "webview_kit/demo/templates/order_status.html",
+		"doctype": "Webview Demo Order",
+	},
+	"webview_demo.order_lines": {
+		"template": "webview_kit/demo/templates/order_lines.html",
+		"doctype": "Webview Demo Order",
+	},
+	"webview_demo.order_totals": {
+		"template": "webview_kit/demo/templates/order_totals.html",
+		"doctype": "Webview Demo Order",
+	},
+	"webview_demo.order_timeline": {
+		"template": "webview_kit/demo/templates/order_timeline.html",
+		"item": "webview_kit/demo/templates/order_event.html",
+	},
+}
+jinja = {"methods": ["webview_kit.fragments.webview_fragment"]}
 
 # Setup
 after_install = "webview_kit.install.after_install"

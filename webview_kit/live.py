@@ -5,9 +5,13 @@ A DocType listed in the *Webview Settings* "Live DocTypes" or in the
 
 - each save publishes `webview_kit.doc` (the fields a document page shows) to the
   document's room, `doc:<doctype>/<name>`, and a delete publishes `webview_kit.doc_deleted`;
-- each save, delete, share and unshare publishes `webview_kit.row` to the user room of
-  every user it concerns (the owner and everyone it is shared with): an `upsert` when
-  `frappe.has_permission` lets that user read the document now, else a `remove`.
+- each save, delete, share and unshare pushes the document's list row, a fragment
+  (`webview_kit.list_rows:<DocType>`, see fragments.py), to the user room of every user it
+  concerns (the owner and everyone it is shared with): the row, rendered once and put in
+  place of the old one, when `frappe.has_permission` lets that user read the document
+  now, else its removal;
+- each save renders the fragments an app declared for the DocType into its room (for
+  any DocType, live or not: declaring a fragment with a `doctype` is the opt-in).
 
 Rows go to user rooms rather than one room per DocType because read permission is
 decided per document and per user: a shared list room would hand every row to anyone
@@ -23,6 +27,7 @@ To make your DocType live, list it in your app's `hooks.py`::
 
 Users a document concerns beyond its owner and shares (a `customer` link, say) are
 not found automatically; publish their rows yourself with `row_events(doc, users)`.
+A fragment that does not render is logged, like an event that cannot be published.
 """
 
 from __future__ import annotations
@@ -33,22 +38,23 @@ import frappe
 from frappe.model import no_value_fields, table_fields
 from frappe.utils import get_fullname
 
-from webview_kit import settings
+from webview_kit import fragments, settings
 from webview_kit.publish import Event, PublishError, doc_room, forget, publish_many, user_room
 from webview_kit.rooms import Room
 
 __all__ = [
 	"EVENT_DOC",
 	"EVENT_DOC_DELETED",
-	"EVENT_ROW",
 	"after_delete",
 	"after_rename",
 	"check_read",
 	"display_fields",
 	"doc_state",
 	"is_live",
+	"list_columns",
 	"list_fields",
 	"list_rows",
+	"list_target",
 	"on_change",
 	"on_trash",
 	"row_events",
@@ -58,7 +64,7 @@ __all__ = [
 
 EVENT_DOC = "webview_kit.doc"
 EVENT_DOC_DELETED = "webview_kit.doc_deleted"
-EVENT_ROW = "webview_kit.row"
+LIST_FRAGMENT = "webview_kit.list_rows"
 MAX_FIELDS = 12
 MAX_TEXT = 2000  # characters of one value; keeps an event well under the payload limit
 LIST_LIMIT = 50
@@ -132,6 +138,17 @@ def workflow_state_field(doctype: str) -> str | None:
 	return get_workflow_state_field(workflow) if workflow else None
 
 
+def list_target(doctype: str) -> str:
+	"""The fragment target of `doctype`'s live list."""
+	return f"{LIST_FRAGMENT}:{doctype}"
+
+
+def list_columns(doctype: str) -> tuple[str, list[str]]:
+	"""What a list row shows: its title field, and the fields shown as chips."""
+	fields = list_fields(doctype)
+	return (fields[0] if fields else "name"), fields[1:]
+
+
 def row(doc) -> dict:
 	return _plain(
 		{"name": doc.name, "modified": doc.modified, **{f: doc.get(f) for f in list_fields(doc.doctype)}}
@@ -200,14 +217,23 @@ def audience(doc) -> set[str]:
 
 
 def row_events(doc, users, deleted: bool = False) -> list[Event]:
-	"""A `webview_kit.row` event for each of `users`: upsert where they may read `doc`."""
+	"""For each of `users`, `doc`'s list row where they may read it, else its removal.
+
+	The row is rendered once, for all of them; a row already in a list is updated in place.
+	"""
+	target = list_target(doc.doctype)
+	shown = None
 	events = []
 	for user in sorted(users):
-		readable = not deleted and frappe.has_permission(doc.doctype, "read", doc=doc, user=user)
-		data = {"doctype": doc.doctype, "name": doc.name, "action": "upsert" if readable else "remove"}
-		if readable:
-			data["row"] = row(doc)
-		events.append(Event(user_room(user), EVENT_ROW, data))
+		room = user_room(user)
+		if not deleted and frappe.has_permission(doc.doctype, "read", doc=doc, user=user):
+			if shown is None:
+				title, chips = list_columns(doc.doctype)
+				context = {"row": row(doc), "title_field": title, "chips": chips}
+				shown = fragments.fragment_event(room, target, context, op="prepend")
+			events.append(Event(room, shown.event, shown.data, shown.coalesce))
+		else:
+			events.append(fragments.fragment_event(room, target, op="remove", item=f"wvk-row-{doc.name}"))
 	return events
 
 
@@ -226,6 +252,15 @@ def _publish_after_commit(events: list[Event], forgetting: str | None = None) ->
 	frappe.db.after_commit.add(send)
 
 
+def _rendered(build) -> list[Event]:
+	"""The fragment events `build` makes; none if one does not render (logged, the save goes on)."""
+	try:
+		return build()
+	except PublishError:
+		frappe.log_error(title="webview_kit: live fragment not rendered")
+		return []
+
+
 # -- doc_events (hooks.py: "*") ---------------------------------------------------
 def on_change(doc, method=None) -> None:
 	"""Publish a saved live document, or a changed share of one."""
@@ -234,9 +269,12 @@ def on_change(doc, method=None) -> None:
 	if doc.doctype == "DocShare":
 		return _on_share(doc)
 	if not is_live(doc.doctype):
+		if events := _rendered(lambda: fragments.doc_fragment_events(doc)):
+			_publish_after_commit(events)
 		return
 	events = [Event(doc_room(doc.doctype, doc.name), EVENT_DOC, doc_state(doc))]
-	_publish_after_commit(events + row_events(doc, audience(doc)))
+	events += _rendered(lambda: row_events(doc, audience(doc)) + fragments.doc_fragment_events(doc))
+	_publish_after_commit(events)
 
 
 def on_trash(doc, method=None) -> None:
@@ -249,7 +287,7 @@ def on_trash(doc, method=None) -> None:
 	events = []
 	if is_live(doc.doctype):
 		events = [Event(room, EVENT_DOC_DELETED, {"name": doc.name})]
-		events += row_events(doc, audience(doc), deleted=True)
+		events += _rendered(lambda: row_events(doc, audience(doc), deleted=True))
 	_publish_after_commit(events, forgetting=room)
 
 
@@ -272,4 +310,4 @@ def _on_share(share) -> None:
 	if not frappe.db.exists(share.share_doctype, share.share_name):
 		return
 	doc = frappe.get_doc(share.share_doctype, share.share_name)
-	_publish_after_commit(row_events(doc, {share.user}))
+	_publish_after_commit(_rendered(lambda: row_events(doc, {share.user})))

@@ -10,7 +10,7 @@ import json
 import frappe
 from frappe.sessions import get_csrf_token
 
-from webview_kit import live, presence, progress, scope, workflow
+from webview_kit import fragments, live, presence, progress, scope, workflow
 from webview_kit.publish import EVENT_COUNT, EVENT_SESSION_ENDED, room_head
 from webview_kit.rooms import Room
 
@@ -22,7 +22,7 @@ EVENTS = {
 	"session_ended": EVENT_SESSION_ENDED,
 	"doc": live.EVENT_DOC,
 	"doc_deleted": live.EVENT_DOC_DELETED,
-	"row": live.EVENT_ROW,
+	"fragment": fragments.EVENT_FRAGMENT,
 	"presence": presence.EVENT_PRESENCE,
 	"progress": progress.EVENT_PROGRESS,
 	"comment": workflow.EVENT_COMMENT,
@@ -39,7 +39,8 @@ def require_user() -> str:
 def webview_context(context, rooms: list[str | Room], lists: list[str] = ()) -> dict:
 	"""Fill `context` for the shell and return each room's head (seq, epoch, latest).
 
-	`lists` names the live DocTypes whose rows the page may fetch afresh (`api.list_rows`).
+	`lists` names the live DocTypes whose rows the page shows: a deep-link session is bound
+	to them as to its rooms.
 	"""
 	# Readable first, then bound: a refused page must not bind a deep-link session to it.
 	followed = [Room.parse(room).check_readable() for room in rooms]

@@ -56,7 +56,7 @@ CATCH_UP_LIMIT = 1000
 # KEYS: per event, its room's meta hash, stream and latest hash; last, the metrics hash.
 # ARGV: maxlen, ttl, the channel message's opening, the channel, a fresh epoch (taken by a
 # room that has none), ts, the metrics field; then per event its room, event and data
-# (JSON-encoded) and coalesce (0/1). Each room's keys get their expiry once per batch.
+# (JSON-encoded) and its coalesce key ('' for none). Each room's keys get their expiry once per batch.
 _PUBLISH_LUA = """
 local maxlen, ttl, opening, channel, fresh, ts = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local seqs, expiring, epochs = {}, {}, {}
@@ -70,15 +70,14 @@ for i = 0, (#KEYS - 1) / 3 - 1 do
 		epochs[meta] = epoch
 	end
 	local seq = redis.call('HINCRBY', meta, 'seq', 1)
-	coalesce = coalesce == '1'
 	local envelope = '{"seq":' .. seq .. ',"epoch":"' .. epoch .. '","room":' .. room
-		.. ',"event":' .. event .. ',"ts":' .. ts .. ',"coalesce":' .. (coalesce and 'true' or 'false')
+		.. ',"event":' .. event .. ',"ts":' .. ts .. ',"coalesce":' .. (coalesce ~= '' and 'true' or 'false')
 		.. ',"data":' .. data .. '}'
-	-- A coalesced event replaces its own previous value only, never other events' history.
-	if coalesce then
-		local previous = redis.call('HGET', meta, 'c:' .. event)
+	-- A coalesced event replaces the previous value of its own key only, never other history.
+	if coalesce ~= '' then
+		local previous = redis.call('HGET', meta, 'c:' .. coalesce)
 		if previous then redis.call('XDEL', stream, previous .. '-0') end
-		redis.call('HSET', meta, 'c:' .. event, seq)
+		redis.call('HSET', meta, 'c:' .. coalesce, seq)
 	else
 		redis.call('HDEL', meta, 'c:' .. event)
 	end
@@ -110,10 +109,17 @@ class PublishError(frappe.ValidationError):
 
 @dataclass(frozen=True)
 class Event:
+	"""One event for `publish_many`. `coalesce`: True (latest value wins per event name) or a
+	key (latest wins per key, e.g. one per fragment target)."""
+
 	room: str
 	event: str
 	data: object
-	coalesce: bool = False
+	coalesce: bool | str = False
+
+	@property
+	def coalesce_key(self) -> str:
+		return self.event if self.coalesce is True else (self.coalesce or "")
 
 
 def user_room(user: str) -> str:
@@ -157,7 +163,7 @@ def _encode(event: Event, room_json: str, limit: int) -> list:
 		raise PublishError(f"Event {event.event!r} data is not JSON-serialisable: {e}")
 	if len(data) > limit:
 		raise PublishError(f"Event {event.event!r} data is {len(data)} bytes, over the {limit}-byte limit")
-	return [room_json, json.dumps(event.event), data, "1" if event.coalesce else "0"]
+	return [room_json, json.dumps(event.event), data, event.coalesce_key]
 
 
 def _batch_args() -> list:
@@ -228,11 +234,16 @@ def _send(encoded: list, shared: list, retries: int) -> list[int]:
 
 
 def _evalsha(connection: redis.Redis, sha: str, chunks: list, shared: list, counted: str) -> list[int]:
-	pipe = connection.pipeline(transaction=False)
+	calls = []
 	for chunk in chunks:
 		keys = [*(key for event_keys, _args in chunk for key in event_keys), counted]
 		args = [*shared, *(arg for _keys, event_args in chunk for arg in event_args)]
-		pipe.evalsha(sha, len(keys), *keys, *args)
+		calls.append((sha, len(keys), *keys, *args))
+	if len(calls) == 1:  # the usual case: no pipeline to build and unwind
+		return [int(seq) for seq in connection.evalsha(*calls[0])]
+	pipe = connection.pipeline(transaction=False)
+	for call in calls:
+		pipe.evalsha(*call)
 	return [int(seq) for seqs in pipe.execute() for seq in seqs]
 
 

@@ -55,9 +55,6 @@ class Scope:
 	def allows_room(self, room: str) -> bool:
 		return self.rooms is not None and room in self.rooms
 
-	def allows_list(self, doctype: str) -> bool:
-		return doctype in self.lists
-
 	def as_dict(self) -> dict:
 		return {
 			"route": self.route,

@@ -125,4 +125,29 @@ def tasks(context, user, rounds, interval):
 	on_each_site(context, work)
 
 
-DEMO_COMMANDS = [install_demo, count, ensure_user, progress, task, tasks]
+@click.command("order")
+@click.option("--user", required=True, help="Who may open the order (it is shared with them)")
+@click.option("--customer", default="Café Lumen", show_default=True)
+@click.option("--interval", default=1.5, show_default=True, help="Seconds between steps")
+@click.option("--enqueue", is_flag=True, help="Run the delivery as a background job and return at once")
+@pass_context
+def order(context, user, customer, interval, enqueue):
+	"""Create a demo order shared with USER, print its name, and deliver it step by step."""
+
+	def work():
+		import frappe
+
+		from webview_kit.demo import orders
+
+		name = orders.create(customer, user)
+		click.echo(name)
+		if enqueue:
+			frappe.enqueue(orders.run, queue="short", name=name, interval=interval, timeout=120)
+		else:
+			orders.run(name, interval)
+			frappe.db.commit()
+
+	on_each_site(context, work)
+
+
+DEMO_COMMANDS = [install_demo, count, ensure_user, progress, task, tasks, order]

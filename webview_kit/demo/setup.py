@@ -5,6 +5,7 @@ from pathlib import Path
 
 import frappe
 
+from webview_kit.demo import orders
 from webview_kit.settings import DOCTYPE as SETTINGS
 from webview_kit.settings import lines
 
@@ -23,9 +24,10 @@ TRANSITIONS = [  # (from, action, to)
 
 
 def install() -> None:
-	"""Create the demo DocType unless it exists, and list it among the live DocTypes."""
+	"""Create the demo DocTypes unless they exist, and list the task among the live DocTypes."""
 	if not frappe.db.exists("DocType", DEMO_DOCTYPE):
 		frappe.get_doc(json.loads(DEFINITION.read_text())).insert(ignore_permissions=True)
+	orders.install()
 	settings = frappe.get_single(SETTINGS)
 	live = lines(settings.live_doctypes)
 	if DEMO_DOCTYPE not in live:

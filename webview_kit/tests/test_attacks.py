@@ -162,10 +162,6 @@ class TestRooms(AttackTestCase):
 		self.assert_refused(self.get(f"{base}?doctype={DEMO_DOCTYPE}&docname={other}"))
 		self.assert_refused(self.get(f"/webview/document?name={other}"), 403)
 
-	def test_list_rows_are_refused_to_a_page_that_is_not_the_list(self):
-		self.count_session()
-		self.assert_refused(self.get(f"/api/method/webview_kit.api.list_rows?doctype={DEMO_DOCTYPE}"))
-
 	def test_presence_leave_tells_nothing_about_a_room_the_session_cannot_follow(self):
 		csrf = self.count_session()
 		room = doc_room(DEMO_DOCTYPE, self.unreadable)

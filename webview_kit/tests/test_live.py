@@ -9,6 +9,7 @@ from frappe.share import add_docshare, set_docshare_permission
 from frappe.tests.utils import FrappeTestCase
 
 from webview_kit import live
+from webview_kit.fragments import EVENT_FRAGMENT
 from webview_kit.infra import queue_redis
 from webview_kit.publish import CHANNEL, PublishError, doc_room, history, room_head, user_room
 from webview_kit.tests.support import clear_room, ensure_demo, ensure_user
@@ -53,9 +54,10 @@ class LiveTestCase(FrappeTestCase):
 		frappe.db.commit()
 
 	def rows(self, user: str) -> list[dict]:
-		"""`webview_kit.row` events `user`'s room got since the test began."""
+		"""Row fragments of the task list `user`'s room got since the test began."""
 		events = history(user_room(user), self.heads[user])["events"]
-		return [e["data"] for e in events if e["event"] == live.EVENT_ROW]
+		target = live.list_target(TASK)
+		return [e["data"] for e in events if e["event"] == EVENT_FRAGMENT and e["data"]["target"] == target]
 
 	def doc_events(self, name: str) -> list[tuple[str, dict]]:
 		return [(e["event"], e["data"]) for e in history(doc_room(TASK, name), 0)["events"]]
@@ -119,7 +121,8 @@ class TestListRows(LiveTestCase):
 		name = self.task(share_with=(READER,))
 		self.save(name, status="Working")
 		row = self.rows(READER)[-1]
-		self.assertEqual((row["name"], row["action"], row["row"]["status"]), (name, "upsert", "Working"))
+		self.assertEqual((row["op"], row["id"]), ("prepend", f"wvk-row-{name}"))
+		self.assertIn('data-state="working">Working</span>', row["html"])
 		self.assertEqual(self.rows(STRANGER), [])
 
 	def test_sharing_sends_the_row_and_unsharing_removes_it(self):
@@ -128,13 +131,16 @@ class TestListRows(LiveTestCase):
 		frappe.db.commit()
 		set_docshare_permission(TASK, name, STRANGER, "read", 0, flags={"ignore_share_permission": True})
 		frappe.db.commit()
-		actions = [r["action"] for r in self.rows(STRANGER) if r["name"] == name]
-		self.assertEqual((actions[0], actions[-1]), ("upsert", "remove"), actions)
+		ops = [r["op"] for r in self.rows(STRANGER) if r["id"] == f"wvk-row-{name}"]
+		self.assertEqual((ops[0], ops[-1]), ("prepend", "remove"), ops)
 
 	def test_a_delete_removes_the_row(self):
 		name = self.task()
 		self.delete(name)
-		self.assertEqual(self.rows(READER)[-1], {"doctype": TASK, "name": name, "action": "remove"})
+		target = live.list_target(TASK)
+		self.assertEqual(
+			self.rows(READER)[-1], {"target": target, "op": "remove", "html": "", "id": f"wvk-row-{name}"}
+		)
 
 	def test_list_rows_holds_only_what_the_user_may_read(self):
 		shared, other = self.task(share_with=(READER,)), self.task(share_with=(STRANGER,))

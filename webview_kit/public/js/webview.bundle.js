@@ -1,4 +1,4 @@
-// Everything a webview page runs: one socket with ordered catch-up (realtime.js),
+// Everything a webview page runs: one socket (socket.js) with ordered catch-up (realtime.js),
 // declarative bindings, actions (data-action), the host-app bridge, presence, and the
 // templates' live parts.
 //
@@ -10,12 +10,13 @@ import { mountActions } from "./webview/actions.js";
 import { bindElements } from "./webview/bindings.js";
 import { Bridge } from "./webview/bridge.js";
 import { mountDoc } from "./webview/doc.js";
+import { mountFragments } from "./webview/fragments.js";
 import { mountList } from "./webview/list.js";
 import { Presence } from "./webview/presence.js";
 import { mountProgress } from "./webview/progress.js";
 import { WebviewKit } from "./webview/realtime.js";
+import { connect } from "./webview/socket.js";
 import { mountWorkflow } from "./webview/workflow.js";
-import { io } from "socket.io-client";
 
 const TEMPLATES = {
 	"[data-live-progress]": mountProgress,
@@ -30,6 +31,8 @@ kit.bridge = new Bridge(kit);
 kit.presence = new Presence(kit);
 bindElements(kit, document);
 mountActions(kit, document);
+// A page with live fragments (fragments.js) also renders itself afresh after a gap.
+if (document.querySelector("[data-fragment]")) mountFragments(kit);
 for (const [selector, mount] of Object.entries(TEMPLATES)) {
 	for (const root of document.querySelectorAll(selector)) mount(kit, root);
 }
@@ -38,10 +41,8 @@ for (const [selector, mount] of Object.entries(TEMPLATES)) {
 // then means every handler of the page is in place before the first event.
 function start() {
 	kit.start(
-		io(`/${kit.config.site}`, {
+		connect(`/${kit.config.site}`, {
 			path: "/socket.io",
-			transports: ["websocket"],
-			withCredentials: true,
 			reconnectionDelay: 250,
 			reconnectionDelayMax: 4000,
 			timeout: 20000,

@@ -12,8 +12,7 @@ def get_context(context):
 	# The room's position first, the rows second: a change in between is replayed, not lost.
 	webview_context(context, [room], lists=[doctype])
 	context.doctype = doctype
+	context.target = live.list_target(doctype)
 	context.rows = live.list_rows(doctype)
-	fields = live.list_fields(doctype)
-	context.title_field = fields[0] if fields else "name"
-	context.chips = fields[1:]
+	context.title_field, context.chips = live.list_columns(doctype)
 	context.title = doctype

@@ -25,13 +25,14 @@ export function show(el, value) {
 	if ("bindState" in d) d.state = text.toLowerCase();
 }
 
-/** Bind every [data-bind-event] element under `root` to `kit`'s events. */
+/** Show each event in the [data-bind-event] elements under `root` that name it, found when
+ * it arrives: elements a fragment adds or morphs are bound like the page's own. */
 export function bindElements(kit, root) {
-	for (const el of root.querySelectorAll("[data-bind-event]")) {
-		const field = el.dataset.bindField;
-		kit.on(el.dataset.bindEvent, (data) => {
+	kit.on("*", (data, { event }) => {
+		for (const el of root.querySelectorAll(`[data-bind-event="${CSS.escape(event)}"]`)) {
+			const field = el.dataset.bindField;
 			if (field) show(el, data?.[field]);
 			else el.textContent = JSON.stringify(data);
-		});
-	}
+		}
+	});
 }

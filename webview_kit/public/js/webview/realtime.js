@@ -57,6 +57,7 @@ export class WebviewKit {
 		document.addEventListener("visibilitychange", () => document.hidden || this.reconnectNow());
 	}
 
+	/** Call `handler(data, envelope)` for each applied `event` ("*": every event). */
 	on(event, handler) {
 		if (!this.handlers.has(event)) this.handlers.set(event, []);
 		this.handlers.get(event).push(handler);
@@ -176,8 +177,9 @@ export class WebviewKit {
 	accept(room, envelope) {
 		if (envelope.epoch !== room.epoch && room.epoch) return this.resync(room, envelope);
 		if (envelope.seq <= room.seq) return; // seen already
-		if (envelope.seq === room.seq + 1 || envelope.coalesce || !room.epoch) return this.apply(room, envelope);
-		room.buffer.push(envelope); // a gap: fetch what is missing first
+		if (envelope.seq === room.seq + 1 || !room.epoch) return this.apply(room, envelope);
+		room.buffer.push(envelope); // a gap: fetch what is missing first (even for a coalesced event:
+		// the missing ones may be other events of the room)
 		this.sync(room).catch((error) => this.handleFetchError(error));
 	}
 
@@ -198,7 +200,8 @@ export class WebviewKit {
 			const response = await fetch(`${CATCH_UP}?${params}`, { credentials: "same-origin" });
 			if (!response.ok) throw Object.assign(new Error("catch-up failed"), { status: response.status });
 			const { message } = await response.json();
-			if (message.gap) this.applySnapshot(room, message);
+			if (message.gap) await this.recover(room, message);
+			if (room.epoch && room.epoch !== message.epoch) continue; // the fresh page is of a newer epoch
 			for (const envelope of message.events) if (envelope.seq > room.seq) this.apply(room, envelope);
 			room.epoch = message.epoch;
 			if (room.seq >= message.head) break;
@@ -209,14 +212,22 @@ export class WebviewKit {
 		for (const envelope of buffered) this.accept(room, envelope);
 	}
 
-	applySnapshot(room, message) {
-		// History no longer covers the gap: say so, show the latest state, move on from the head.
+	async recover(room, message) {
+		// History no longer covers the gap: say so, show the latest state, move on from there.
+		// A page with fragments is rendered afresh (`refresh`, fragments.js) and continues from
+		// that rendering's position; others apply each event's latest value and go on from the head.
 		this.resyncs += 1;
 		this.setState("reconnecting", "Some updates were missed; showing the latest state.");
-		for (const envelope of message.snapshot) this.dispatch(envelope);
-		room.seq = message.head;
-		room.epoch = message.epoch;
-		this.record([room.name, "resync", message.head]);
+		const fresh = this.refresh && (await this.refresh())[room.name];
+		if (fresh) {
+			room.seq = fresh.seq;
+			room.epoch = fresh.epoch;
+		} else {
+			for (const envelope of message.snapshot) this.dispatch(envelope);
+			room.seq = message.head;
+			room.epoch = message.epoch;
+		}
+		this.record([room.name, "resync", room.seq]);
 		signal("resync", { room: room.name });
 	}
 
@@ -234,6 +245,7 @@ export class WebviewKit {
 
 	dispatch(envelope) {
 		for (const handler of this.handlers.get(envelope.event) || []) handler(envelope.data, envelope);
+		for (const handler of this.handlers.get("*") || []) handler(envelope.data, envelope);
 	}
 }
 
