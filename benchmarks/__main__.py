@@ -30,6 +30,7 @@ from . import (
 	navigation,
 	phone_network,
 	report,
+	soak,
 	throughput,
 	tokens,
 	weight,
@@ -49,6 +50,7 @@ MEASURES = {
 	"tokens": tokens.run,
 	"actions": actions.run,
 	"fragments": fragments.run,
+	"soak": soak.run,
 	"throughput": throughput.run,
 }
 

@@ -192,6 +192,7 @@ class Crowd:
 			ready = time.time() * 1000
 			deadline = time.monotonic() + RESTART_TIMEOUT
 			status = self._nodes_back(restarting, deadline)
+			times = self.loadgen.command("status", since=restarting, times=True)
 			pages = self._pages_back(deadline)
 			time.sleep(0.5)
 		finally:
@@ -199,12 +200,27 @@ class Crowd:
 		expected = [c for c, _t, _seq in sent]
 		report, records = self._collect(expected, time.monotonic() + DELIVERY_TIMEOUT)
 		everyone = status["caught_up"] == self.loadgen.connected["ok"]
+		recovered = summary([t - ready for t in times["caught_up_at"]])
+		print(
+			f"   {self.kind}: {status['caught_up']} of {self.loadgen.connected['ok']} back"
+			+ (" and caught up" if self.kind == "webview_kit" else "")
+			+ " after the server listened: "
+			+ ", ".join(
+				f"{q} {recovered[q] / 1000:.1f}s" for q in ("p50", "p95", "max") if recovered[q] is not None
+			),
+			flush=True,
+		)
 		return {
 			"outage_s": sizes.restart_outage,
 			"ready_after_restart_ms": ready - restarting,
 			"all_recovered_after_ready_ms": status["last_caught_up"] - ready if everyone else None,
 			"all_recovered_after_kill_ms": status["last_caught_up"] - killed if everyone else None,
 			"node": status,
+			# Each client's own recovery, from when the server listened again: its socket back,
+			# and (webview) caught up; stock clients are caught up when back, as they fetch nothing.
+			"back_after_ready_ms": summary([t - ready for t in times["back_at"]]),
+			"caught_up_after_ready_ms": recovered,
+			"catch_up_ms": summary(times["catch_up_ms"]),
 			"pages": {**pages, "last_live_after_ready_ms": pages["last_live"] and pages["last_live"] - ready},
 			"events": len(expected),
 			"node_lost": report["lost"],
@@ -226,6 +242,7 @@ class Crowd:
 				print(
 					f"   {self.kind}: {status['connected']} reconnected, {status['caught_up']} caught up, "
 					f"{status['syncing']} catching up, {status['trying']} trying"
+					+ (f", {status['ended']} ended (refused)" if status.get("ended") else "")
 					+ (
 						f" (connect errors: {', '.join(status['connect_error_kinds'])})"
 						if status["trying"]
@@ -295,16 +312,34 @@ def _restart_rows(results: Results, size: int, wvk: dict, stock: dict) -> None:
 	def lost(restart: dict) -> int:
 		return restart["node_lost"] + restart["pages_lost"]
 
-	recovered_w, lost_w = get(w, back), get(w, lost)
+	def quantile(q: str):
+		def seconds(restart: dict) -> float | None:
+			ms = restart.get("caught_up_after_ready_ms", {}).get(q)
+			return None if ms is None else ms / 1000
+
+		return seconds
+
+	recovered_w, recovered_s, lost_w = get(w, back), get(s, back), get(w, lost)
 	results.add(
+		*(
+			Row(
+				section,
+				f"Node clients back after the server listens, {q}",
+				"s",
+				get(w, quantile(q)),
+				get(s, quantile(q)),
+				note="webview: and caught up",
+			)
+			for q in ("p50", "p95")
+		),
 		Row(
 			section,
 			"all Node clients back after the server listens",
 			"s",
 			recovered_w,
-			get(s, back),
-			target="≤ 3 s",
-			met=None if recovered_w is None else recovered_w <= 3,
+			recovered_s,
+			target="≤ stock",
+			met=None if None in (recovered_w, recovered_s) else recovered_w <= recovered_s,
 			note="webview: and caught up",
 		),
 		Row(

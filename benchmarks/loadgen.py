@@ -23,7 +23,7 @@ NODE_DIR = Path(__file__).with_name("node")
 SCRIPT = NODE_DIR / "loadgen.js"
 # Connection settings of each kind of page: webview_kit's realtime.js, Frappe's socketio_client.js.
 RECONNECTION = {
-	"webview_kit": {"reconnectionDelay": 250, "reconnectionDelayMax": 4000, "timeout": 5000},
+	"webview_kit": {"reconnectionDelay": 250, "reconnectionDelayMax": 4000, "timeout": 20000},
 	"stock": {"reconnectionAttempts": 3},
 }
 

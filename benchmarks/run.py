@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urljoin
 
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page
@@ -47,6 +48,7 @@ class Sizes:
 	restart_rate: float = 20.0  # events/s across a restart; history keeps 1,000 per room
 	throughput_seconds: float = 3.0
 	token_samples: int = 100
+	soak_events: int = 100_000  # published to one page that stays open
 
 	def events_for(self, size: int) -> tuple[int, float]:
 		return self.fanout_events.get(size) or ((20, 0.25) if size >= 500 else (50, 0.05))
@@ -63,6 +65,7 @@ QUICK = Sizes(
 	sessions=4,
 	throughput_seconds=1.0,
 	token_samples=20,
+	soak_events=11_000,
 )
 
 
@@ -74,11 +77,19 @@ def http_login(url: str, user: str, password: str) -> str:
 
 
 def http_redeem(link: str) -> str:
-	"""Open a deep link without following its redirect and return the session id it started."""
+	"""Open a deep link as a webview does and return the session id it started.
+
+	The redirect is followed: the page's first render binds the session to the rooms it
+	declares, and a session that never rendered its page may follow no room (scope.py).
+	"""
 	response = requests.get(link, allow_redirects=False, timeout=30)
 	if response.status_code != 303 or "sid" not in response.cookies:
 		raise RuntimeError(f"redeeming a deep link answered {response.status_code}: {response.text[:300]}")
-	return response.cookies["sid"]
+	sid = response.cookies["sid"]
+	page = requests.get(urljoin(link, response.headers["Location"]), cookies={"sid": sid}, timeout=30)
+	if page.status_code != 200:
+		raise RuntimeError(f"the deep link's page answered {page.status_code}: {page.text[:300]}")
+	return sid
 
 
 def native_stack() -> Stack:

@@ -29,7 +29,9 @@ class Client {
 		this.seq = 0;
 		this.epoch = "";
 		this.connects = 0;
+		this.backAt = 0; // when the last reconnect's socket was accepted
 		this.caughtUp = 0;
+		this.catchUpMs = 0; // how long the last reconnect's catch-up took
 		this.catchUps = 0;
 		this.gaps = 0;
 		this.connectErrors = 0;
@@ -70,6 +72,7 @@ class Client {
 	}
 
 	retryLater() {
+		if (this.ended) return;
 		this.retryDelay = Math.min((this.retryDelay || 250) * 2, 4000);
 		setTimeout(() => this.socket.connect(), this.retryDelay * (0.5 + Math.random()));
 	}
@@ -105,15 +108,20 @@ class Client {
 	}
 
 	async reconnected(at) {
+		this.backAt = at;
 		if (config.mode !== "webview_kit") {
 			this.caughtUp = at;
 			return;
 		}
-		if (await this.sync()) this.caughtUp = now();
+		if (await this.sync()) {
+			this.caughtUp = now();
+			this.catchUpMs = this.caughtUp - at;
+		}
 	}
 
 	/** Catch up; a request while one runs makes it go round once more. True once caught up. */
 	sync() {
+		if (this.ended) return Promise.resolve(false);
 		this.wanted = true;
 		this.syncing ||= (async () => {
 			let ok = true;
@@ -138,6 +146,11 @@ class Client {
 				const response = await fetch(`${config.url}${CATCH_UP}?${params}`, {
 					headers: { Cookie: `sid=${this.sid}`, Accept: "application/json" },
 				});
+				if (response.status === 401 || response.status === 403) {
+					// As a page does (realtime.js handleFetchError): the session is over, stop.
+					this.ended = true;
+					this.socket.disconnect();
+				}
 				if (!response.ok) throw new Error(`catch_up answered ${response.status}`);
 				const { message } = await response.json();
 				this.catchUps += 1;
@@ -191,14 +204,22 @@ function report(expected) {
 	return { type: "report", lost, duplicates, complete_sockets: receivedBy, latencies };
 }
 
-function status(since) {
+function status(since, times) {
 	const connected = clients.filter((c) => c.socket.connected).length;
 	const caught = clients.filter((c) => c.caughtUp > since);
+	const back = clients.filter((c) => c.backAt > since);
 	return {
+		// with `times`, each client's own: socket accepted, caught up (wall ms), catch-up took (ms)
+		...(times && {
+			back_at: back.map((c) => c.backAt),
+			caught_up_at: caught.map((c) => c.caughtUp),
+			catch_up_ms: caught.map((c) => c.catchUpMs),
+		}),
 		type: "status",
 		connected,
 		// still trying to reconnect (stock pages stop after reconnectionAttempts)
-		trying: clients.filter((c) => !c.socket.connected && !c.gaveUp).length,
+		trying: clients.filter((c) => !c.socket.connected && !c.gaveUp && !c.ended).length,
+		ended: clients.filter((c) => c.ended).length,
 		gave_up: clients.filter((c) => c.gaveUp && !c.socket.connected).length,
 		connect_errors: clients.reduce((sum, c) => sum + c.connectErrors, 0),
 		caught_up: caught.length,
@@ -221,7 +242,7 @@ const commands = {
 		return { type: "reset" };
 	},
 	report: ({ expected }) => report(expected),
-	status: ({ since }) => status(since),
+	status: ({ since, times }) => status(since, times),
 	quit: () => {
 		for (const client of clients) client.socket.disconnect();
 		setTimeout(() => process.exit(0), 100);

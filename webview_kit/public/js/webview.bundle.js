@@ -45,7 +45,7 @@ function start() {
 			path: "/socket.io",
 			reconnectionDelay: 250,
 			reconnectionDelayMax: 4000,
-			timeout: 5000,
+			timeout: 20000,
 		}),
 	);
 	kit.bridge.ready();
