@@ -1,4 +1,4 @@
-"""(10) A list row changes: publish-to-DOM and bytes on the wire per update.
+"""(11) A list row changes: publish-to-DOM and bytes on the wire per update.
 
 webview_kit: the live list (/webview/list), whose rows are a fragment; the publisher
 renders the changed row and pushes it (`publish_fragment`), the page morphs it in. Stock:
@@ -143,7 +143,7 @@ def _plain_event(bench: Bench, count: int) -> dict:
 
 def _rows(results: Results, details: dict) -> None:
 	wvk, stock, plain = details["webview_kit"], details["stock"], details["plain_event"]
-	section = "10 list row update (fragment vs frappe.call re-fetch)"
+	section = "11 list row update (fragment vs frappe.call re-fetch)"
 	rows = []
 	for q in ("p50", "p99"):
 		goal = None if plain[q] is None else GOAL_RATIO * plain[q]
