@@ -194,17 +194,11 @@ class DockerStack:
 			self._reload_front()
 
 	def _reload_front(self) -> None:
-		"""Point the front at the restarted service now, not at follow-upstreams' next look.
-
-		While another upstream is down on purpose (a test killed `backend`), its name does
-		not resolve and the reload fails; the front's follow-upstreams loop reloads once it
-		is back, so that failure is not this restart's.
-		"""
-		try:
-			self._run_compose(["exec", "-T", "frontend", "nginx", "-s", "reload"], "nginx reload")
-		except StackError as error:
-			if "host not found in upstream" not in str(error):
-				raise
+		"""Point the front at the restarted service's address now, not at the follower's next look."""
+		self._run_compose(
+			["exec", "-T", "frontend", "sh", "/docker-entrypoint.d/40-follow-upstreams.sh", "now"],
+			"front reload",
+		)
 
 	def freeze(self, name: str) -> None:
 		"""Pause service `name`'s containers (the cgroup freezer): connections stay, nothing answers."""

@@ -1,30 +1,68 @@
 #!/bin/sh
-# Reload nginx whenever an upstream's name resolves to other addresses.
+# Give nginx the addresses `backend` and `websocket` have now, and again whenever they change.
 #
-# nginx resolves `server backend:8000` and `server websocket:9000` once, when it loads its
-# config. Compose gives a container that is started again (by its restart policy after the
-# program exits, as Frappe's socketio.js does whenever its queue Redis drops; by `up` with a
-# new image; by `docker start`) or added (a scale) an address that may differ, even one that
-# another service just left, so without this the front keeps proxying to where a service was.
-# The nginx image's entrypoint runs this before nginx starts; the loop lives on beside it.
+# nginx resolves an upstream's name once, when it loads its config, and will not load a
+# config in which a name does not resolve. Compose gives a container that is started again
+# (by its restart policy after the program exits, as Frappe's socketio.js does whenever its
+# queue Redis drops; by `up` with a new image; by `docker start`) or added (a scale) an
+# address that may differ, even one another service just left, and a stopped one none. So
+# this writes the upstreams with addresses instead of names: one `server` line for each
+# address a name has, or, while it has none (its service is down), an address that refuses
+# at once, so that only that upstream answers 502 and the front keeps serving the rest.
+#
+# The nginx image's entrypoint runs this before nginx starts (after rendering the templates);
+# the loop lives on beside nginx and looks every second. `follow-upstreams.sh now` renders
+# and reloads once, for a service just started (stack/docker.py).
 set -eu
 conf=${FOLLOW_UPSTREAMS_CONF:-/etc/nginx/conf.d}
 interval=${FOLLOW_UPSTREAMS_INTERVAL:-1}
+refused=127.0.0.1:9 # nothing listens on the discard port
+server_name='s/^[[:space:]]*server[[:space:]]\{1,\}\([^:;[:space:]]*\):.*/\1/p'
 
 addresses() {
-	for name in $(sed -n 's/^[[:space:]]*server[[:space:]]\{1,\}\([^:;[:space:]]*\):.*/\1/p' "$conf"/*.conf | sort -u); do
+	for name in $(sed -n "$server_name" "$conf"/*.conf.names | sort -u); do
 		getent hosts "$name" | sed "s/[[:space:]].*/ $name/"
 	done | sort
 }
 
+# Each config from its copy with names: `server NAME:PORT ...;` once per address of NAME.
+render() {
+	for names in "$conf"/*.conf.names; do
+		while IFS= read -r line; do
+			name=$(printf '%s\n' "$line" | sed -n "$server_name")
+			if [ -z "$name" ]; then
+				printf '%s\n' "$line"
+				continue
+			fi
+			found=$(getent hosts "$name" | sed 's/[[:space:]].*//')
+			if [ -z "$found" ]; then
+				printf '%s\n' "$line" | sed "s/$name:[0-9]*/$refused/; s/;\$/; # $name does not resolve/"
+			fi
+			for address in $found; do
+				printf '%s\n' "$line" | sed "s/$name:/$address:/"
+			done
+		done <"$names" >"${names%.names}.new"
+		mv "${names%.names}.new" "${names%.names}"
+	done
+}
+
+if [ "${1:-}" = now ]; then
+	render
+	nginx -s reload
+	exit 0
+fi
+
+for rendered in "$conf"/*.conf; do
+	cp "$rendered" "$rendered.names" # as the entrypoint rendered it from the template
+done
+render
 (
 	known=$(addresses)
 	while sleep "$interval"; do
 		now=$(addresses)
 		if [ "$now" != "$known" ]; then
 			echo "follow-upstreams: upstream addresses are now: $(echo "$now" | tr '\n' ' ')" >&2
-			# A name with no address yet fails the reload; nginx then keeps its config until the next change.
-			nginx -s reload || true
+			render && nginx -s reload || true
 			known=$now
 		fi
 	done

@@ -300,41 +300,86 @@ echo "$*" >> "{calls}"
 """
 
 
-def test_front_reloads_nginx_when_an_upstream_moves_and_only_then(tmp_path, compose):
-	"""A websocket container started again elsewhere gets the front's traffic within a second or so."""
-	conf, bin_ = tmp_path / "conf.d", tmp_path / "bin"
-	conf.mkdir()
+@pytest.fixture
+def follower(tmp_path, compose):
+	"""Start the front's follower on the rendered template with fake `getent` and `nginx`.
+
+	Returns `(hosts, conf, calls)`: write "address name" lines to `hosts` to move services;
+	`conf` is the config nginx would load, `calls` what nginx was asked to do.
+	"""
+	conf_d, bin_ = tmp_path / "conf.d", tmp_path / "bin"
+	conf_d.mkdir()
 	bin_.mkdir()
 	env = compose["services"]["frontend"]["environment"]
-	(conf / "default.conf").write_text(string.Template(NGINX_TEMPLATE.read_text()).safe_substitute(env))
+	conf = conf_d / "default.conf"
+	conf.write_text(string.Template(NGINX_TEMPLATE.read_text()).safe_substitute(env))
 	hosts, calls = tmp_path / "hosts", tmp_path / "calls"
 	hosts.write_text("172.18.0.4 backend\n172.18.0.5 websocket\n")
 	for name, script in {"getent": FAKE_GETENT, "nginx": FAKE_NGINX}.items():
 		(bin_ / name).write_text(script.format(hosts=hosts, calls=calls))
 		(bin_ / name).chmod(0o755)
-	follower = subprocess.Popen(
+	process = subprocess.Popen(
 		["sh", str(FOLLOW_UPSTREAMS)],
 		env={
 			**os.environ,
 			"PATH": f"{bin_}{os.pathsep}{os.environ['PATH']}",
-			"FOLLOW_UPSTREAMS_CONF": str(conf),
+			"FOLLOW_UPSTREAMS_CONF": str(conf_d),
 			"FOLLOW_UPSTREAMS_INTERVAL": "0.1",
 		},
 		start_new_session=True,
 		stderr=subprocess.DEVNULL,
 	)
 	try:
-		assert follower.wait(timeout=10) == 0, "the entrypoint waits for it: it must return at once"
-		time.sleep(0.5)
-		assert not calls.exists(), "nothing moved: no reload"
-		hosts.write_text("172.18.0.4 backend\n172.18.0.3 websocket\n")
-		deadline = time.monotonic() + 5
-		while not calls.exists() and time.monotonic() < deadline:
-			time.sleep(0.05)
-		time.sleep(0.3)
-		assert calls.read_text() == "-s reload\n"
+		assert process.wait(timeout=10) == 0, "the entrypoint waits for it: it must return at once"
+		yield hosts, conf, calls
 	finally:
 		try:
-			os.killpg(follower.pid, signal.SIGKILL)
+			os.killpg(process.pid, signal.SIGKILL)
 		except ProcessLookupError:
 			pass
+
+
+def upstream_servers(conf: Path) -> list[str]:
+	return re.findall(r"^\s*(server [^{]*?;.*)$", conf.read_text(), re.M)
+
+
+def wait_for_reload(calls: Path) -> None:
+	deadline = time.monotonic() + 5
+	while not calls.exists() and time.monotonic() < deadline:
+		time.sleep(0.05)
+	time.sleep(0.3)
+
+
+def test_front_starts_with_the_upstreams_addresses(follower):
+	_hosts, conf, calls = follower
+	assert upstream_servers(conf) == ["server 172.18.0.4:8000;", "server 172.18.0.5:9000;"]
+	time.sleep(0.5)
+	assert not calls.exists(), "nothing moved: no reload"
+
+
+def test_front_reloads_nginx_when_an_upstream_moves(follower):
+	"""A websocket container started again elsewhere gets the front's traffic within a second or so."""
+	hosts, conf, calls = follower
+	hosts.write_text("172.18.0.4 backend\n172.18.0.3 websocket\n")
+	wait_for_reload(calls)
+	assert calls.read_text() == "-s reload\n"
+	assert upstream_servers(conf) == ["server 172.18.0.4:8000;", "server 172.18.0.3:9000;"]
+
+
+def test_a_stopped_upstream_refuses_and_the_others_are_still_followed(follower):
+	"""With `backend` down (no address), nginx still loads, and a moved websocket is still followed."""
+	hosts, conf, calls = follower
+	hosts.write_text("172.18.0.3 websocket\n")
+	wait_for_reload(calls)
+	assert upstream_servers(conf) == [
+		"server 127.0.0.1:9; # backend does not resolve",
+		"server 172.18.0.3:9000;",
+	]
+	calls.unlink()
+	hosts.write_text("172.18.0.6 backend\n172.18.0.3 websocket\n172.18.0.7 websocket\n")
+	wait_for_reload(calls)
+	assert upstream_servers(conf) == [
+		"server 172.18.0.6:8000;",
+		"server 172.18.0.3:9000;",
+		"server 172.18.0.7:9000;",
+	]
