@@ -28,20 +28,31 @@ addresses() {
 # Each config from its copy with names: `server NAME:PORT ...;` once per address of NAME.
 render() {
 	for names in "$conf"/*.conf.names; do
-		while IFS= read -r line; do
-			name=$(printf '%s\n' "$line" | sed -n "$server_name")
-			if [ -z "$name" ]; then
-				printf '%s\n' "$line"
-				continue
-			fi
-			found=$(getent hosts "$name" | sed 's/[[:space:]].*//')
-			if [ -z "$found" ]; then
-				printf '%s\n' "$line" | sed "s/$name:[0-9]*/$refused/; s/;\$/; # $name does not resolve/"
-			fi
-			for address in $found; do
-				printf '%s\n' "$line" | sed "s/$name:/$address:/"
-			done
-		done <"$names" >"${names%.names}.new"
+		awk -v refused="$refused" '
+			/^[ \t]*server[ \t]+[^:; \t]+:/ {
+				name = $0
+				sub(/^[ \t]*server[ \t]+/, "", name)
+				sub(/:.*/, "", name)
+				lookup = "getent hosts " name
+				found = 0
+				while ((lookup | getline entry) > 0) {
+					split(entry, fields, /[ \t]+/)
+					line = $0
+					sub(name ":", fields[1] ":", line)
+					print line
+					found = 1
+				}
+				close(lookup)
+				if (!found) {
+					line = $0
+					sub(name ":[0-9]+", refused, line)
+					sub(/;$/, "; # " name " does not resolve", line)
+					print line
+				}
+				next
+			}
+			{ print }
+		' "$names" >"${names%.names}.new"
 		mv "${names%.names}.new" "${names%.names}"
 	done
 }
@@ -56,8 +67,8 @@ for rendered in "$conf"/*.conf; do
 	cp "$rendered" "$rendered.names" # as the entrypoint rendered it from the template
 done
 render
+known=$(addresses) # before returning: a change from now on is a change
 (
-	known=$(addresses)
 	while sleep "$interval"; do
 		now=$(addresses)
 		if [ "$now" != "$known" ]; then

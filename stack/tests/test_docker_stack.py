@@ -132,7 +132,7 @@ def test_restarting_an_upstream_reloads_the_front(docker):
 	assert [call for call in docker() if not call.startswith("ps ")] == [
 		"start webview_kit-websocket-1",
 		"exec webview_kit-websocket-1 true",
-		"exec -T frontend nginx -s reload",
+		"exec -T frontend sh /docker-entrypoint.d/40-follow-upstreams.sh now",
 	]
 
 
