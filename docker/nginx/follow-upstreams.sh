@@ -17,16 +17,12 @@ set -eu
 conf=${FOLLOW_UPSTREAMS_CONF:-/etc/nginx/conf.d}
 interval=${FOLLOW_UPSTREAMS_INTERVAL:-1}
 refused=127.0.0.1:9 # nothing listens on the discard port
-server_name='s/^[[:space:]]*server[[:space:]]\{1,\}\([^:;[:space:]]*\):.*/\1/p'
-
-addresses() {
-	for name in $(sed -n "$server_name" "$conf"/*.conf.names | sort -u); do
-		getent hosts "$name" | sed "s/[[:space:]].*/ $name/"
-	done | sort
-}
 
 # Each config from its copy with names: `server NAME:PORT ...;` once per address of NAME.
+# True when a config changed. What nginx loads is compared, not the lookups: a name that
+# flaps (a container in a crash loop) between two lookups cannot leave a stale config.
 render() {
+	changed=false
 	for names in "$conf"/*.conf.names; do
 		awk -v refused="$refused" '
 			/^[ \t]*server[ \t]+[^:; \t]+:/ {
@@ -52,13 +48,19 @@ render() {
 				next
 			}
 			{ print }
-		' "$names" >"${names%.names}.new"
-		mv "${names%.names}.new" "${names%.names}"
+		' "$names" >"${names%.names}.new.$$"
+		if cmp -s "${names%.names}.new.$$" "${names%.names}"; then
+			rm "${names%.names}.new.$$"
+		else
+			mv "${names%.names}.new.$$" "${names%.names}"
+			changed=true
+		fi
 	done
+	"$changed"
 }
 
 if [ "${1:-}" = now ]; then
-	render
+	render || true
 	nginx -s reload
 	exit 0
 fi
@@ -66,15 +68,12 @@ fi
 for rendered in "$conf"/*.conf; do
 	cp "$rendered" "$rendered.names" # as the entrypoint rendered it from the template
 done
-render
-known=$(addresses) # before returning: a change from now on is a change
+render || true
 (
 	while sleep "$interval"; do
-		now=$(addresses)
-		if [ "$now" != "$known" ]; then
-			echo "follow-upstreams: upstream addresses are now: $(echo "$now" | tr '\n' ' ')" >&2
-			render && nginx -s reload || true
-			known=$now
+		if render; then
+			echo "follow-upstreams: upstreams are now:" $(sed -n 's/^[[:space:]]*server[[:space:]]\([^{]*\);.*/\1/p' "$conf"/*.conf) >&2
+			nginx -s reload || true
 		fi
 	done
 ) &
