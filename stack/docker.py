@@ -164,10 +164,15 @@ class DockerStack:
 		return done.stdout
 
 	def site_process(self, args: list[str], log: Path) -> subprocess.Popen:
-		"""Start a site command with a stdin pipe, its output going to `log`."""
+		"""Start a site command with a stdin pipe, its output going to `log`.
+
+		It runs in the worker's container, where a server's own long-running work runs: an
+		outage of the web server (`kill("web")`, the backend container) must not end it, as
+		natively it is a process of its own.
+		"""
 		with open(log, "ab") as out:
 			return subprocess.Popen(
-				self._compose_argv(self._exec(args)),
+				self._compose_argv(self._exec(args, service="worker")),
 				cwd=REPO,
 				stdin=subprocess.PIPE,
 				stdout=out,
@@ -375,9 +380,13 @@ class DockerStack:
 				)
 			time.sleep(0.25)
 
-	def _exec(self, args: list[str], env: dict | None = None, site: str | None = None) -> list[str]:
+	def _exec(
+		self, args: list[str], env: dict | None = None, site: str | None = None, service: str = "backend"
+	) -> list[str]:
 		settings = [option for key, value in (env or {}).items() for option in ("--env", f"{key}={value}")]
-		return ["exec", "-T", *settings, "backend", "bench", "--site", site or self.site, *args]
+		if service != "backend":  # the others start in sites/; bench runs from the bench
+			settings += ["--workdir", BENCH]
+		return ["exec", "-T", *settings, service, "bench", "--site", site or self.site, *args]
 
 	def new_site(self, site: str) -> None:
 		"""Create another site in the backend container with webview_kit alone installed (no demo)."""
