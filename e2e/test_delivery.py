@@ -1,23 +1,10 @@
 """Every webview applies every event once, in order, across late connects, outages and gaps."""
 
-import re
 import time
 
 import pytest
 from playwright.sync_api import Page, expect
-from webview import applied, assert_every_count_once_in_order, open_webview
-
-COUNT = "[data-testid=count]"
-
-
-def wait_for_count(page: Page, at_least: int) -> None:
-	# A text match, not wait_for_function: that polls by evaluating a string, which the page's policy forbids.
-	at_least_pattern = re.compile("^(" + "|".join(str(n) for n in range(at_least, 100)) + ")$")
-	expect(page.locator(COUNT)).to_have_text(at_least_pattern, timeout=30_000)
-
-
-def expect_realtime(page: Page, state: str, timeout: float = 10_000) -> None:
-	expect(page.locator("body")).to_have_attribute("data-realtime", state, timeout=timeout)
+from webview import applied, assert_every_count_once_in_order, expect_realtime, open_webview, wait_for_count
 
 
 def test_events_published_while_the_page_loads_are_all_applied(page: Page, deep_link, start_publisher):

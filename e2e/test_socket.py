@@ -5,22 +5,11 @@ the answer. Its auth middleware refuses a namespace (a CONNECT_ERROR packet) whe
 cannot tell whose session a socket carries; the page then asks the web server itself.
 """
 
-import re
-
 from playwright.sync_api import Page, expect
-from webview import assert_every_count_once_in_order, open_webview
+from webview import assert_every_count_once_in_order, expect_realtime, open_webview, wait_for_count
 
 PING_INTERVAL, PING_TIMEOUT = 25, 20  # seconds, socket.io's defaults
 SESSION_CHECK = "/api/method/frappe.auth.get_logged_user"
-
-
-def wait_for_count(page: Page, at_least: int) -> None:
-	at_least_pattern = re.compile("^(" + "|".join(str(n) for n in range(at_least, 100)) + ")$")
-	expect(page.get_by_test_id("count")).to_have_text(at_least_pattern, timeout=30_000)
-
-
-def expect_realtime(page: Page, state: str, timeout: float = 10_000) -> None:
-	expect(page.locator("body")).to_have_attribute("data-realtime", state, timeout=timeout)
 
 
 def test_a_frozen_socket_server_is_noticed_by_the_ping_timeout_and_nothing_is_lost(

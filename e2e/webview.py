@@ -17,6 +17,20 @@ def open_webview(page: Page, link: str) -> None:
 	expect(page.locator("body")).to_have_attribute("data-realtime", "live", timeout=LIVE_TIMEOUT)
 
 
+def wait_for_count(page: Page, at_least: int) -> None:
+	"""Wait until the count page shows `at_least` or more.
+
+	A text match, not wait_for_function: that polls by evaluating a string, which the page's
+	policy forbids.
+	"""
+	at_least_pattern = re.compile("^(" + "|".join(str(n) for n in range(at_least, 100)) + ")$")
+	expect(page.get_by_test_id("count")).to_have_text(at_least_pattern, timeout=30_000)
+
+
+def expect_realtime(page: Page, state: str, timeout: float = 10_000) -> None:
+	expect(page.locator("body")).to_have_attribute("data-realtime", state, timeout=timeout)
+
+
 def applied(page: Page) -> list:
 	"""[room, seq] pairs the page applied, in order ([room, "resync", head] for a resync)."""
 	return page.evaluate("window.webviewKit.applied")
