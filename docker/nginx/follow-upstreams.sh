@@ -29,7 +29,8 @@ render() {
 				name = $0
 				sub(/^[ \t]*server[ \t]+/, "", name)
 				sub(/:.*/, "", name)
-				lookup = "getent hosts " name
+				# sorted: the compose DNS answers a scaled service with its addresses in a rotating order
+				lookup = "getent hosts " name " | sort"
 				found = 0
 				while ((lookup | getline entry) > 0) {
 					split(entry, fields, /[ \t]+/)
@@ -48,7 +49,10 @@ render() {
 				next
 			}
 			{ print }
-		' "$names" >"${names%.names}.new.$$"
+		' "$names" >"${names%.names}.new.$$" || {
+			rm -f "${names%.names}.new.$$" # nginx keeps what it has
+			continue
+		}
 		if cmp -s "${names%.names}.new.$$" "${names%.names}"; then
 			rm "${names%.names}.new.$$"
 		else
