@@ -70,7 +70,17 @@ class Fragment:
 
 
 def declared() -> dict[str, Fragment]:
-	"""Every app's `webview_fragments`, by name (a later app's declaration wins)."""
+	"""Every app's `webview_fragments`, by name (a later app's declaration wins).
+
+	Read once per request or job: every save of every DocType asks (doc_fragment_events).
+	"""
+	cached = getattr(frappe.local, "webview_kit_fragments", None)
+	if cached is None:
+		cached = frappe.local.webview_kit_fragments = _from_hooks()
+	return cached
+
+
+def _from_hooks() -> dict[str, Fragment]:
 	fragments = {}
 	for name, spec in (frappe.get_hooks("webview_fragments") or {}).items():
 		# Frappe gathers each key of a dict hook into a list, one entry per app.

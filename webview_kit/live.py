@@ -32,6 +32,7 @@ A fragment that does not render is logged, like an event that cannot be publishe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import frappe
@@ -231,7 +232,7 @@ def row_events(doc, users, deleted: bool = False) -> list[Event]:
 				title, chips = list_columns(doc.doctype)
 				context = {"row": row(doc), "title_field": title, "chips": chips}
 				shown = fragments.fragment_event(room, target, context, op="prepend")
-			events.append(Event(room, shown.event, shown.data, shown.coalesce))
+			events.append(dataclasses.replace(shown, room=room))
 		else:
 			events.append(fragments.fragment_event(room, target, op="remove", item=f"wvk-row-{doc.name}"))
 	return events
