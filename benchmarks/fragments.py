@@ -18,7 +18,7 @@ import time
 
 from playwright.sync_api import Page
 
-from . import browser
+from . import browser, latency
 from .run import USERS, Bench, http_login
 from .stats import Results, Row, summary
 
@@ -122,23 +122,7 @@ def _measure(bench: Bench, kind: str, page: Page, setup: dict, count: int) -> di
 
 def _plain_event(bench: Bench, count: int) -> dict:
 	"""The baseline: publish() of a plain event to /webview/count, in this run."""
-	page = bench.open_live("webview_kit")
-	try:
-		start = bench.counts(WARMUP + count)
-		sent = bench.agent.call(
-			"series",
-			kind="webview_kit",
-			user=USERS["webview_kit"],
-			count=WARMUP + count,
-			interval=max(bench.sizes.latency_interval, 0.05),
-			start=start,
-		)
-		measured = {i for i, *_ in sent[WARMUP:]}
-		got = bench.wait_for_records(page, measured)
-	finally:
-		bench.close_page(page)
-	applied = {i: at for i, _t, at in got}
-	return summary([applied[i] - t for i, t, *_ in sent[WARMUP:] if i in applied])
+	return latency.series(bench, "webview_kit", count, max(bench.sizes.latency_interval, 0.05))
 
 
 def _rows(results: Results, details: dict) -> None:

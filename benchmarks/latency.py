@@ -19,31 +19,7 @@ def run(bench: Bench, results: Results) -> None:
 	sizes = bench.sizes
 	details = {}
 	for kind in KINDS:
-		page = bench.open_live(kind)
-		try:
-			offset = browser.clock_offset(page)
-			start = bench.counts(WARMUP + sizes.latency_events)
-			sent = bench.agent.call(
-				"series",
-				kind=kind,
-				user=USERS[kind],
-				count=WARMUP + sizes.latency_events,
-				interval=sizes.latency_interval,
-				start=start,
-			)
-			measured = {count for count, *_ in sent[WARMUP:]}
-			got = bench.wait_for_records(page, measured)
-		finally:
-			bench.close_page(page)
-		latencies = [applied - t for count, t, applied in got if count in measured]
-		details[kind] = {
-			**summary(latencies),
-			"lost": len(measured - {r[0] for r in got}),
-			"publish_call_ms": summary([call for *_, call in sent[WARMUP:]]),
-			"page_clock": offset,
-			"events": len(measured),
-			"interval_s": sizes.latency_interval,
-		}
+		details[kind] = series(bench, kind, sizes.latency_events, sizes.latency_interval)
 	results.details["latency"] = details
 	wvk, stock = details["webview_kit"], details["stock"]
 	section = "1 publish-to-DOM, one page"
@@ -69,6 +45,31 @@ def run(bench: Bench, results: Results) -> None:
 		),
 		Row(section, "events lost", "events", wvk["lost"], stock["lost"], target="0", met=wvk["lost"] == 0),
 	)
+
+
+def series(bench: Bench, kind: str, events: int, interval: float) -> dict:
+	"""Publish `events` count values (after a warm-up) to a live page of `kind`, one every
+	`interval` s; summarise publish-to-DOM, with what was lost."""
+	page = bench.open_live(kind)
+	try:
+		offset = browser.clock_offset(page)
+		start = bench.counts(WARMUP + events)
+		sent = bench.agent.call(
+			"series", kind=kind, user=USERS[kind], count=WARMUP + events, interval=interval, start=start
+		)
+		measured = {count for count, *_ in sent[WARMUP:]}
+		got = bench.wait_for_records(page, measured)
+	finally:
+		bench.close_page(page)
+	latencies = [applied - t for count, t, applied in got if count in measured]
+	return {
+		**summary(latencies),
+		"lost": len(measured - {r[0] for r in got}),
+		"publish_call_ms": summary([call for *_, call in sent[WARMUP:]]),
+		"page_clock": offset,
+		"events": len(measured),
+		"interval_s": interval,
+	}
 
 
 def _le(a, b) -> bool | None:
