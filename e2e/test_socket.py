@@ -34,7 +34,10 @@ def test_a_frozen_socket_server_is_noticed_by_the_ping_timeout_and_nothing_is_lo
 
 
 def test_a_socket_refused_for_want_of_a_session_ends_the_page(page: Page, deep_link, stack):
-	open_webview(page, deep_link)
+	# A live page joins presence at once; were that answer still on its way when the cookies
+	# go, it would bring the session cookie back.
+	with page.expect_response(lambda response: "presence_join" in response.url):
+		open_webview(page, deep_link)
 	page.context.clear_cookies()  # the app signed its user out and cleared the webview's cookies
 
 	stack.kill("socketio-0")
