@@ -24,6 +24,22 @@ def style_sources(html: str) -> list[str]:
 	return re.findall(r"<link\b[^>]*\brel=\"stylesheet\"[^>]*\bhref=\"([^\"]+)\"", html)
 
 
+def inline_scripts(html: str) -> list[str]:
+	"""The text of every inline script that runs (JSON data islands do not)."""
+	scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.DOTALL)
+	return [text for attributes, text in scripts if "src=" not in attributes and "json" not in attributes]
+
+
+def inline_styles(html: str) -> list[str]:
+	return re.findall(r"<style\b[^>]*>(.*?)</style>", html, re.DOTALL)
+
+
+def shell_assets(html: str) -> list[str]:
+	"""The bundle's script and stylesheet a page inlined, as the page's config names them."""
+	config = re.search(r'<script type="application/json" id="wvk-config">(.*?)</script>', html, re.DOTALL)
+	return json.loads(config[1])["shell"]["assets"]
+
+
 def weigh(base_url: str, sources: list[str]) -> int:
 	total = 0
 	for source in sources:

@@ -1,7 +1,8 @@
 """What every webview page renders with: its rooms' positions, event names and settings.
 
 A page's `get_context` calls `webview_context(context, rooms)`; the shell template puts
-the result in a JSON script tag that `public/js/webview.bundle.js` reads. Declaring the
+the result in a JSON script tag that `public/js/webview.bundle.js` reads, and inlines or
+links that bundle (`shell.py`). Declaring the
 rooms here is also what binds a deep-link session to them (`scope.bind_page`).
 """
 
@@ -10,7 +11,7 @@ import json
 import frappe
 from frappe.sessions import get_csrf_token
 
-from webview_kit import fragments, live, presence, progress, scope, workflow
+from webview_kit import fragments, live, presence, progress, scope, shell, workflow
 from webview_kit.publish import EVENT_COUNT, EVENT_SESSION_ENDED, room_head
 from webview_kit.rooms import Room
 
@@ -46,6 +47,7 @@ def webview_context(context, rooms: list[str | Room], lists: list[str] = ()) -> 
 	followed = [Room.parse(room).check_readable() for room in rooms]
 	scope.bind_page([str(room) for room in followed], list(lists))
 	heads = {str(room): room_head(room) for room in followed}
+	context.webview_shell = shell.current()
 	config = {
 		"site": frappe.local.site,
 		"user": frappe.session.user,
@@ -59,6 +61,7 @@ def webview_context(context, rooms: list[str | Room], lists: list[str] = ()) -> 
 			}
 			for room in followed
 		},
+		**context.webview_shell.for_page(),
 	}
 	# `</` would end the script tag the JSON lives in.
 	context.webview_config = json.dumps(config).replace("</", "<\\/")

@@ -6,13 +6,13 @@ import frappe
 from frappe.website.page_renderers.base_renderer import BaseRenderer
 from werkzeug.wrappers import Response
 
-from webview_kit import auth, scope
+from webview_kit import auth, scope, shell
 from webview_kit.infra import metrics
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-# The shell loads its own script and stylesheet and nothing else, and runs no inline script.
+# The shell loads its own script and stylesheet, inlined or not (shell.py), and nothing else.
 PAGE_POLICY = (
-	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+	"default-src 'none'; script-src 'self' {script}; style-src 'self' {style}; img-src 'self' data:; font-src 'self'; "
 	"connect-src 'self' ws://{host} wss://{host}; base-uri 'none'; form-action 'self'; "
 	"frame-ancestors 'none'; object-src 'none'"
 )
@@ -68,4 +68,6 @@ def secure_headers(response, request) -> None:
 	response.headers.setdefault("Referrer-Policy", "no-referrer")
 	response.headers.setdefault("X-Content-Type-Options", "nosniff")
 	if response.mimetype == "text/html":
-		response.headers.setdefault("Content-Security-Policy", PAGE_POLICY.format(host=request.host))
+		script, style = shell.policy_sources()
+		policy = PAGE_POLICY.format(host=request.host, script=script, style=style)
+		response.headers.setdefault("Content-Security-Policy", policy)

@@ -5,6 +5,8 @@ a guard: another page, another room, another method, another user, oversized inp
 one must be refused with a clear message, no traceback, and nothing changed.
 """
 
+import base64
+import hashlib
 import json
 import re
 import socket
@@ -24,6 +26,17 @@ from webview_kit.tests.test_requests import READER, ROUTE, RequestTestCase, set_
 LIST = "/webview/list"
 ISSUER = "wvk-attack-issuer@example.com"
 DESK_USER = "wvk-attack-desk@example.com"
+
+
+def page_config(html: str) -> dict:
+	"""The config a webview page renders for its script."""
+	config = re.search(r'<script type="application/json" id="wvk-config">(.*?)</script>', html, re.S)
+	return json.loads(config.group(1))
+
+
+def sha256_source(text: str) -> str:
+	"""A content security policy's source allowing exactly `text`."""
+	return f"'sha256-{base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()}'"
 
 
 class AttackTestCase(RequestTestCase):
@@ -54,8 +67,7 @@ class AttackTestCase(RequestTestCase):
 		self.sign_in_by_link()
 		page = self.get(ROUTE)
 		self.assertEqual(page.status_code, 200)
-		config = re.search(r'<script type="application/json" id="wvk-config">(.*?)</script>', page.text, re.S)
-		return json.loads(config.group(1))["csrf_token"]
+		return page_config(page.text)["csrf_token"]
 
 	def post(self, path: str, csrf: str, **data):
 		return self.get(path, method="POST", json=data, headers={"X-Frappe-CSRF-Token": csrf})
@@ -263,6 +275,31 @@ class TestLinksAndPages(AttackTestCase):
 		for directive in ("script-src 'self'", "object-src 'none'", "base-uri 'none'"):
 			self.assertIn(directive, policy)
 		self.assertNotIn("unsafe-inline", policy.split("script-src")[1].split(";")[0])
+
+	def test_the_policy_allows_the_inlined_shell_by_hash_and_nothing_else(self):
+		self.count_session()
+		page = self.get(ROUTE)
+		directives = dict(d.strip().split(" ", 1) for d in page.headers["Content-Security-Policy"].split(";"))
+		inline = {
+			# The line that opens the socket early, then the bundle.
+			"script-src": re.findall(r"<script(?: type=\"module\")?>(.*?)</script>", page.text, re.DOTALL),
+			"style-src": re.findall(r"<style>(.*?)</style>", page.text, re.DOTALL),
+		}
+		self.assertEqual([len(texts) for texts in inline.values()], [2, 1])
+		for directive, texts in inline.items():
+			self.assertEqual(directives[directive].split(), ["'self'", *map(sha256_source, texts)])
+		self.assertEqual(len(re.findall(r"<script\b", page.text)), 3, msg="the config and those two only")
+
+	def test_a_phone_that_cached_the_shell_gets_it_linked_and_a_stale_cookie_gets_it_inline(self):
+		self.count_session()
+		build = page_config(self.get(ROUTE).text)["shell"]["build"]
+		self.client.set_cookie("wvk_shell", build)
+		cached = self.get(ROUTE).text
+		self.assertIn('<script type="module" src="/assets/webview_kit/dist/js/webview.bundle.', cached)
+		self.assertNotIn("<style>", cached)
+		self.assertNotIn("shell", page_config(cached))
+		self.client.set_cookie("wvk_shell", build[::-1])
+		self.assertIn('<script type="module">', self.get(ROUTE).text)
 
 	def test_health_never_fetches_an_address_taken_from_the_request(self):
 		listener = socket.create_server(("127.0.0.1", 0))

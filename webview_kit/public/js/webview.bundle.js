@@ -5,7 +5,7 @@
 // Elements with data-bind-event="<event>" data-bind-field="<field>" show that field
 // of the event's data; pages can also call `webviewKit.on(event, (data, envelope) => ...)`
 // from a <script type="module" src="..."> of their app's assets (it runs after this bundle,
-// before the page connects; the page's content security policy runs no inline script).
+// before the page connects; the page's content security policy runs no other inline script).
 import { mountActions } from "./webview/actions.js";
 import { bindElements } from "./webview/bindings.js";
 import { Bridge } from "./webview/bridge.js";
@@ -15,6 +15,7 @@ import { mountList } from "./webview/list.js";
 import { Presence } from "./webview/presence.js";
 import { mountProgress } from "./webview/progress.js";
 import { WebviewKit } from "./webview/realtime.js";
+import { cacheShell } from "./webview/shell.js";
 import { connect } from "./webview/socket.js";
 import { mountWorkflow } from "./webview/workflow.js";
 
@@ -37,8 +38,11 @@ for (const [selector, mount] of Object.entries(TEMPLATES)) {
 	for (const root of document.querySelectorAll(selector)) mount(kit, root);
 }
 
-// Deferred and module scripts after this one run before DOMContentLoaded: connecting
-// then means every handler of the page is in place before the first event.
+cacheShell(kit.config.shell);
+
+// This bundle is a module script, inlined or not (shell.py): the page's own module scripts
+// after it run before DOMContentLoaded, so connecting then means every handler of the page
+// is in place before the first event.
 function start() {
 	kit.start(
 		connect(`/${kit.config.site}`, {
@@ -50,8 +54,5 @@ function start() {
 	);
 	kit.bridge.ready();
 }
-if (document.readyState === "loading" || document.currentScript?.defer) {
-	document.addEventListener("DOMContentLoaded", start, { once: true });
-} else {
-	start();
-}
+if (document.readyState === "complete") start();
+else document.addEventListener("DOMContentLoaded", start, { once: true });

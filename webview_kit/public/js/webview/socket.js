@@ -8,6 +8,9 @@
 // jittered exponential backoff, and no automatic retry after the server refused the
 // namespace (CONNECT_ERROR) or disconnected us ("io server disconnect").
 //
+// Its first connection adopts the WebSocket the page's first line opened while the
+// document was still arriving (webview_kit/shell.py), with what the server sent on it.
+//
 // Left out on purpose, because pages never need them: HTTP long-polling and transport
 // upgrades, binary packets, acknowledgements, several namespaces over one connection,
 // and buffering emits while disconnected (an emit then is dropped: realtime.js joins its
@@ -18,6 +21,17 @@ const OPEN = "0", CLOSE = "1", PING = "2", PONG = "3", MESSAGE = "4";
 const CONNECT = "0", DISCONNECT = "1", EVENT = "2", CONNECT_ERROR = "4";
 // type, namespace (absent for "/"), ack id, JSON payload
 const PACKET = /^(\d)(?:(\/[^,]*),)?\d*([\s\S]*)$/;
+
+/** The WebSocket the page's first script opened (webview_kit/shell.py), if it is still good. */
+function adoptEarlySocket(url) {
+	const early = window.wvkEarlySocket;
+	window.wvkEarlySocket = null;
+	if (!early || early.ws.url !== url || early.received.closed) {
+		if (early) early.ws.close();
+		return null;
+	}
+	return early;
+}
 
 /** Open a socket to `namespace` (e.g. "/site1.local") on this page's origin. */
 export function connect(namespace, options) {
@@ -83,11 +97,13 @@ export class Socket {
 	// -- the connection ----------------------------------------------------------
 	open() {
 		this.close();
-		const ws = (this.ws = new WebSocket(this.url));
+		const early = adoptEarlySocket(this.url);
+		const ws = (this.ws = early?.ws || new WebSocket(this.url));
 		ws.onmessage = (message) => this.receive(message.data);
 		// A browser always follows `error` with `close`, and says nothing more in either.
 		ws.onclose = () => this.drop(this.opened ? "transport close" : "websocket error");
 		this.watch(this.timeout, "timeout");
+		for (const data of early?.received || []) if (this.ws === ws) this.receive(data);
 	}
 
 	close() {
