@@ -52,22 +52,36 @@ PHASES = """() => {
 
 
 class Traffic:
-	"""Requests and bytes one page's network carried, read off the DevTools protocol."""
+	"""Requests and bytes one page's network carried until a moment, off the DevTools protocol.
+
+	Bounded by time, so what a page does once live (a webview caching its inlined bundle)
+	does not count towards reaching live.
+	"""
 
 	def __init__(self, cdp):
-		self.requests = 0
-		self.bytes = 0
+		self.requests: list[float] = []  # wall-clock ms each began
+		self.bytes: list[tuple[float, int]] = []  # (wall-clock ms, bytes)
+		self.to_wall = None  # CDP's monotonic seconds to wall-clock ms
 		cdp.on("Network.requestWillBeSent", self._request)
-		cdp.on("Network.webSocketCreated", self._request)
-		cdp.on("Network.loadingFinished", lambda e: self._add(e.get("encodedDataLength", 0)))
-		cdp.on("Network.webSocketFrameReceived", lambda e: self._add(len(e["response"]["payloadData"])))
-		cdp.on("Network.webSocketFrameSent", lambda e: self._add(len(e["response"]["payloadData"])))
+		cdp.on("Network.webSocketWillSendHandshakeRequest", self._request)
+		cdp.on("Network.loadingFinished", lambda e: self._add(e, e.get("encodedDataLength", 0)))
+		cdp.on("Network.webSocketFrameReceived", lambda e: self._add(e, len(e["response"]["payloadData"])))
+		cdp.on("Network.webSocketFrameSent", lambda e: self._add(e, len(e["response"]["payloadData"])))
 
-	def _request(self, _event) -> None:
-		self.requests += 1
+	def _request(self, event) -> None:
+		if self.to_wall is None:
+			offset = event["wallTime"] - event["timestamp"]
+			self.to_wall = lambda timestamp: (timestamp + offset) * 1000
+		self.requests.append(self.to_wall(event["timestamp"]))
 
-	def _add(self, size: int) -> None:
-		self.bytes += size
+	def _add(self, event, size: int) -> None:
+		self.bytes.append((self.to_wall(event["timestamp"]), size))
+
+	def until(self, wall_ms: float) -> dict:
+		return {
+			"requests": sum(1 for at in self.requests if at <= wall_ms),
+			"kb": sum(size for at, size in self.bytes if at <= wall_ms) / 1024,
+		}
 
 
 def _sample(bench: Bench, kind: str, profile: tuple[int, float, float]) -> dict:
@@ -98,7 +112,7 @@ def _sample(bench: Bench, kind: str, profile: tuple[int, float, float]) -> dict:
 				time.sleep(0.01)
 			reached = records[0][2]
 		elapsed = reached - browser.clock_offset(page)["offset_ms"] - began
-		sample = {"ms": elapsed, "requests": traffic.requests, "kb": traffic.bytes / 1024}
+		sample = {"ms": elapsed, **traffic.until(reached)}
 		if kind == "webview_kit":
 			sample["phases_ms"] = page.evaluate(PHASES)
 		return sample

@@ -2,13 +2,16 @@
 
 Every response the page's load fetched is counted by Chromium's resource type, once it
 is live (webview: deep link to /webview/count; stock: the signed-in stock Web Page).
-API calls and socket.io traffic are data, not page weight, and are left out. The stack's
-front does not compress, so "gzipped" is Python's gzip at level 6 over each response.
+API calls and socket.io traffic are data, not page weight, and are left out. Inline
+scripts and styles count as JS and CSS (a webview page inlines its bundle until the phone
+has cached it; a stock page inlines its boot data). "Gzipped" is Python's gzip at level 6
+over each part, so the figures do not depend on the front's settings.
 """
 
 from __future__ import annotations
 
 import gzip
+import re
 
 from . import browser
 from .run import KINDS, Bench
@@ -70,10 +73,33 @@ def _weigh(bench: Bench, kind: str) -> dict:
 			if not bucket or response.status != 200:
 				continue
 			body = response.body()
-			entry = sizes[bucket]
-			entry["raw"] += len(body)
-			entry["gzip"] += len(gzip.compress(body, 6))
-			entry["files"].append([response.url.replace(bench.url, ""), len(body)])
+			name = response.url.replace(bench.url, "")
+			if bucket == "html":
+				# Inline script and style count as JS and CSS, on either kind of page.
+				for inline_bucket, texts in _inline(body).items():
+					for text in texts:
+						_add(sizes[inline_bucket], f"{name} (inline)", text)
+						body = body.replace(text, b"", 1)
+			_add(sizes[bucket], name, body)
 	finally:
 		context.close()
 	return sizes
+
+
+def _add(entry: dict, name: str, body: bytes) -> None:
+	entry["raw"] += len(body)
+	entry["gzip"] += len(gzip.compress(body, 6))
+	entry["files"].append([name, len(body)])
+
+
+def _inline(html: bytes) -> dict[str, list[bytes]]:
+	"""The text of a document's inline scripts that run (not JSON data) and its inline styles."""
+	scripts = re.findall(rb"<script\b([^>]*)>(.*?)</script>", html, re.DOTALL)
+	return {
+		"js": [
+			text
+			for attributes, text in scripts
+			if text.strip() and b"src=" not in attributes and b"json" not in attributes
+		],
+		"css": re.findall(rb"<style\b[^>]*>(.*?)</style>", html, re.DOTALL),
+	}
