@@ -84,7 +84,13 @@ class LoadGen:
 			)
 		self.lines: queue.Queue = queue.Queue()
 		threading.Thread(target=self._read, daemon=True).start()
-		self.connected = self._expect("connected", timeout)
+		try:
+			self.connected = self._expect("connected", timeout)
+		except BaseException:
+			# No caller holds this LoadGen yet: stop its sockets here, or they outlive the size.
+			self.process.kill()
+			self.process.wait()
+			raise
 
 	def _read(self) -> None:
 		for line in self.process.stdout:

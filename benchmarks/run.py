@@ -55,7 +55,9 @@ class Sizes:
 	soak_events: int = 100_000  # published to one page that stays open
 
 	def events_for(self, size: int) -> tuple[int, float]:
-		return self.fanout_events.get(size) or ((20, 0.25) if size >= 500 else (50, 0.05))
+		if size in self.fanout_events:
+			return self.fanout_events[size]
+		return (20, 1.0) if size >= 5000 else (20, 0.25) if size >= 500 else (50, 0.05)
 
 
 FULL = Sizes("full")
