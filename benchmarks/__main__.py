@@ -59,7 +59,15 @@ def main(argv: list[str] | None = None) -> int:
 	parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
 	parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test of the whole run")
 	parser.add_argument("--only", help=f"comma-separated measures, of: {', '.join(MEASURES)}")
-	parser.add_argument("--sockets", help="comma-separated fan-out sizes instead of the run's (100,1000)")
+	parser.add_argument(
+		"--sockets", help="comma-separated fan-out sizes instead of the run's (100,1000,10000)"
+	)
+	parser.add_argument(
+		"--restart-at",
+		type=int,
+		metavar="N",
+		help="restart the socket server at the largest fan-out size up to N (the run's: 1000)",
+	)
 	parser.add_argument("--out", type=Path, default=HERE / "results", help="where results go")
 	args = parser.parse_args(argv)
 	only = args.only.split(",") if args.only else list(MEASURES)
@@ -69,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
 	sizes = QUICK if args.quick else FULL
 	if args.sockets:
 		sizes = replace(sizes, fanout=tuple(int(n) for n in args.sockets.split(",")))
+	if args.restart_at is not None:
+		sizes = replace(sizes, restart_sockets=args.restart_at)
 	stamp = time.strftime("%Y%m%d-%H%M%S")
 	logs = args.out / f"{stamp}-logs"
 	logs.mkdir(parents=True, exist_ok=True)
@@ -106,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 	print()
 	print(report.table(results, machine, run))
 	# Only a whole run at full size may become the README's figures.
-	whole = not (args.quick or args.only or args.sockets)
+	whole = not (args.quick or args.only or args.sockets or args.restart_at is not None)
 	paths = report.write(results, machine, run, args.out, stamp, latest=HERE if whole else None)
 	print("\nWrote " + ", ".join(str(p) for p in paths))
 	return 1 if results.skipped else 0

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from stack.supervisor import log_tail
+from stack.supervisor import log_tail, raise_fd_limit
 
 from .stats import best_offset
 
@@ -73,6 +73,7 @@ class LoadGen:
 			"reconnection": RECONNECTION[mode],
 		}
 		self.log = log
+		raise_fd_limit()  # one descriptor per socket, and the run's largest size is 10,000
 		with open(log, "ab") as err:
 			self.process = subprocess.Popen(
 				["node", str(SCRIPT), json.dumps(config)],
@@ -83,11 +84,22 @@ class LoadGen:
 			)
 		self.lines: queue.Queue = queue.Queue()
 		threading.Thread(target=self._read, daemon=True).start()
-		self.connected = self._expect("connected", timeout)
+		try:
+			self.connected = self._expect("connected", timeout)
+		except BaseException:
+			# No caller holds this LoadGen yet: stop its sockets here, or they outlive the size.
+			self.process.kill()
+			self.process.wait()
+			raise
 
 	def _read(self) -> None:
 		for line in self.process.stdout:
-			self.lines.put(json.loads(line))
+			try:
+				self.lines.put(json.loads(line))
+			except ValueError as error:
+				# Once seen in a multi-megabyte report after a 10,000-socket restart: say so
+				# at once rather than leave the caller waiting for an answer that never comes.
+				self.lines.put({"type": "unreadable", "error": f"{error} in a {len(line):,}-byte line"})
 		self.lines.put(None)
 
 	def _expect(self, kind: str, timeout: float) -> dict:
@@ -99,6 +111,8 @@ class LoadGen:
 				raise LoadGenError(f"no {kind!r} from the load generator in {timeout:.0f}s")
 			if message is None:
 				raise LoadGenError(f"the load generator exited:\n{log_tail(self.log)}")
+			if message.get("type") == "unreadable":
+				raise LoadGenError(f"unreadable answer from the load generator: {message['error']}")
 			if message.get("type") == kind:
 				return message
 

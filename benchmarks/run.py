@@ -39,9 +39,13 @@ class Sizes:
 	latency_interval: float = 0.02
 	navigation_samples: int = 10
 	navigation_rate: float = 100.0  # events per second published while pages load
-	fanout: tuple[int, ...] = (100, 1000)
+	fanout: tuple[int, ...] = (100, 1000, 10_000)
 	# (events, seconds between them) per fan-out size
-	fanout_events: dict = field(default_factory=lambda: {100: (50, 0.05), 1000: (20, 0.25)})
+	fanout_events: dict = field(
+		default_factory=lambda: {100: (50, 0.05), 1000: (20, 0.25), 10_000: (20, 1.0)}
+	)
+	# The socket server is killed and restarted at the largest fan-out size up to this.
+	restart_sockets: int = 1000
 	browser_pages: int = 3
 	sessions: int = 20  # sessions the Node sockets share (each connect is still authenticated)
 	restart_outage: float = 1.0
@@ -51,7 +55,9 @@ class Sizes:
 	soak_events: int = 100_000  # published to one page that stays open
 
 	def events_for(self, size: int) -> tuple[int, float]:
-		return self.fanout_events.get(size) or ((20, 0.25) if size >= 500 else (50, 0.05))
+		if size in self.fanout_events:
+			return self.fanout_events[size]
+		return (20, 1.0) if size >= 5000 else (20, 0.25) if size >= 500 else (50, 0.05)
 
 
 FULL = Sizes("full")
@@ -61,6 +67,7 @@ QUICK = Sizes(
 	navigation_samples=3,
 	fanout=(20,),
 	fanout_events={20: (20, 0.05)},
+	restart_sockets=20,
 	browser_pages=2,
 	sessions=4,
 	throughput_seconds=1.0,

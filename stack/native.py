@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import resource
 import shutil
 import signal
 import string
@@ -25,12 +26,24 @@ from .services import Endpoint, Endpoints, Process, frappe_env, frappe_processes
 from .supervisor import StackError, Supervisor
 
 NGINX_TEMPLATE = REPO / "stack" / "nginx" / "webview_kit.conf.template"
+# A proxied socket holds two of a worker's connections (the client's and the upstream's),
+# and each connection is a file descriptor, which the per-process hard limit caps (nginx
+# runs as the bench user, so it cannot raise it). One worker of 8,192 connections held
+# about 4,000 sockets; 10,000 need two or more workers, each with its own descriptors.
+# nginx stops a worker accepting when 7/8 of its connections are in use, so a busy
+# worker leaves new sockets to the others. `accept_mutex` makes the workers take turns
+# accepting: without it, after a socket-server restart both forwarded the reconnect storm
+# at once, overflowing the socket server's listen queue (Node's 511), and 1,000 sockets
+# took 30 to 36 s to come back instead of 7 to 12 s (one worker: 5 to 10 s).
+NGINX_MIN_WORKERS = 2
+NGINX_MAX_CONNECTIONS = 16384
+NGINX_SPARE_FDS = 256  # logs, listening sockets, temporary files
 NGINX_MAIN = """\
-worker_processes 1;
-worker_rlimit_nofile 16384;
+worker_processes {workers};
+worker_rlimit_nofile {nofile};
 pid {run}/nginx.pid;
 daemon off;
-events {{ worker_connections 8192; }}
+events {{ worker_connections {connections}; accept_mutex on; }}
 http {{
 	include /etc/nginx/mime.types;
 	access_log {logs}/nginx-access.log;
@@ -53,6 +66,20 @@ def free_ports(count: int) -> list[int]:
 	while len(ports) < count:
 		ports.add(port_for.select_random())
 	return sorted(ports)
+
+
+def nginx_limits(hard_nofile: int | None = None, cpus: int | None = None) -> dict[str, int]:
+	"""Workers, descriptors and connections per worker for the front, within the fd hard limit."""
+	if hard_nofile is None:
+		hard_nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+	if hard_nofile == resource.RLIM_INFINITY:
+		hard_nofile = NGINX_MAX_CONNECTIONS + NGINX_SPARE_FDS
+	nofile = min(hard_nofile, NGINX_MAX_CONNECTIONS + NGINX_SPARE_FDS)
+	return {
+		"workers": max(NGINX_MIN_WORKERS, cpus or os.cpu_count() or 1),
+		"nofile": nofile,
+		"connections": nofile - min(NGINX_SPARE_FDS, nofile // 4),
+	}
 
 
 def render_nginx(ep: Endpoints, site: str, sites_path: Path) -> str:
@@ -330,7 +357,7 @@ class Stack:
 	def _start_nginx(self) -> None:
 		run, logs, ep = self.layout.run, self.layout.logs, self.endpoints
 		(run / "webview_kit.conf").write_text(render_nginx(ep, self.layout.site, self.layout.sites))
-		(run / "nginx.conf").write_text(NGINX_MAIN.format(run=run, logs=logs))
+		(run / "nginx.conf").write_text(NGINX_MAIN.format(run=run, logs=logs, **nginx_limits()))
 		argv = (
 			"nginx",
 			"-p",

@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import pwd
+import resource
 import signal
 import socket
 import subprocess
@@ -62,6 +63,18 @@ def respawning(argv: tuple[str, ...]) -> tuple[str, ...]:
 
 class StackError(RuntimeError):
 	"""A stack step failed; the message names the fix and includes the log tail."""
+
+
+def raise_fd_limit() -> int:
+	"""Raise this process's soft limit on open files to its hard limit; children inherit it.
+
+	A socket server or load generator holding 10,000 sockets needs over 10,000
+	descriptors, and many systems start programs with a soft limit of 1,024.
+	"""
+	soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+	if soft != hard:
+		resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+	return hard
 
 
 def log_tail(path: Path, lines: int = 40) -> str:
@@ -160,6 +173,7 @@ class Supervisor:
 		log = self.logs / f"{process.name}.log"
 		log.parent.mkdir(parents=True, exist_ok=True)
 		user = pwd.getpwnam(self.run_as)
+		raise_fd_limit()  # sockets: the socket server holds one per client, nginx two
 		env = {
 			**os.environ,
 			"PATH": f"{self.bench / 'env' / 'bin'}:/usr/sbin:/sbin:{os.environ['PATH']}",
