@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import frappe
 from frappe.utils.jinja_globals import bundled_asset
@@ -42,7 +42,7 @@ class Asset:
 	url: str
 	text: str
 
-	@property
+	@cached_property  # an Asset is read once per build (_load), so this is hashed once
 	def csp_source(self) -> str:
 		digest = hashlib.sha256(self.text.encode()).digest()
 		return f"'sha256-{base64.b64encode(digest).decode()}'"
@@ -77,8 +77,10 @@ def current() -> Shell:
 def policy_sources() -> tuple[str, str]:
 	"""The extra `script-src` and `style-src` sources that allow the shell's inline parts."""
 	shell = _built()
-	early = Asset("", EARLY_SOCKET).csp_source
-	return f"{early} {shell.script.csp_source}", shell.style.csp_source
+	return f"{_EARLY.csp_source} {shell.script.csp_source}", shell.style.csp_source
+
+
+_EARLY = Asset("", EARLY_SOCKET)
 
 
 def _built() -> Shell:
