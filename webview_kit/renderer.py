@@ -67,7 +67,8 @@ def secure_headers(response, request) -> None:
 	response.headers["Cache-Control"] = "no-store"
 	response.headers.setdefault("Referrer-Policy", "no-referrer")
 	response.headers.setdefault("X-Content-Type-Options", "nosniff")
-	if response.mimetype == "text/html":
+	# The refusal page brings its own policy.
+	if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
 		script, style = shell.policy_sources()
 		policy = PAGE_POLICY.format(host=request.host, script=script, style=style)
-		response.headers.setdefault("Content-Security-Policy", policy)
+		response.headers["Content-Security-Policy"] = policy

@@ -16,6 +16,7 @@ import os
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import ClassVar
 
 import frappe
 from frappe.utils.jinja_globals import bundled_asset
@@ -53,7 +54,7 @@ class Shell:
 	script: Asset
 	style: Asset
 	inline: bool = False
-	early_socket: str = EARLY_SOCKET
+	early_socket: ClassVar[str] = EARLY_SOCKET  # the same on every page: its hash is in the policy
 
 	@property
 	def build(self) -> str:

@@ -15,7 +15,7 @@ import threading
 import frappe
 from frappe.share import add_docshare
 
-from webview_kit import presence, scope
+from webview_kit import presence, renderer, scope
 from webview_kit.demo.setup import DEMO_DOCTYPE
 from webview_kit.infra import health
 from webview_kit.publish import doc_room, room_head, user_room
@@ -289,6 +289,14 @@ class TestLinksAndPages(AttackTestCase):
 		for directive, texts in inline.items():
 			self.assertEqual(directives[directive].split(), ["'self'", *map(sha256_source, texts)])
 		self.assertEqual(len(re.findall(r"<script\b", page.text)), 3, msg="the config and those two only")
+
+	def test_a_refused_link_keeps_its_own_policy_that_runs_no_script_at_all(self):
+		refused = self.open_link("wvk_" + "x" * 40)
+		self.assertGreaterEqual(refused.status_code, 400)
+		policy = refused.headers["Content-Security-Policy"]
+		self.assertEqual(policy, renderer.REFUSAL_POLICY)
+		self.assertNotIn("script-src", policy)
+		self.assertNotIn("sha256-", policy)
 
 	def test_a_phone_that_cached_the_shell_gets_it_linked_and_a_stale_cookie_gets_it_inline(self):
 		self.count_session()
