@@ -5,9 +5,9 @@ round trip and bandwidth between the page and the loopback stack. webview_kit: a
 context opens a fresh deep link until the page is live (redeem, redirect, document,
 assets, socket, catch-up). Stock: a cold context already signed in opens the stock live
 page until its first live event (events stream at 10 a second; no sign-in step, which
-favours stock). Requests and bytes are what the network carried, WebSocket frames included. Both columns
-end when the page itself applied the moment (its own clock, offset to ours), not when
-Playwright's polling noticed it.
+favours stock). Requests and bytes are what the network carried, WebSocket frames included.
+Both columns end when the page itself applied the moment (its own clock, offset to ours),
+not when Playwright's polling noticed it.
 
 Each webview sample breaks its time into phases from the page's own timings: the redirect
 that strips the token, the document, the assets, the socket (open and authenticated, up to
