@@ -4,6 +4,9 @@ Every method that names a room parses it with `Room.parse` and asks `Room.can_fo
 nothing here decides access on its own.
 """
 
+import functools
+import inspect
+
 import frappe
 import frappe.realtime
 
@@ -14,7 +17,32 @@ from webview_kit.rooms import Room
 MAX_DEVICE = 200  # characters of the free-text device label a link may carry
 
 
+def clear_errors(method):
+	"""Answer bad input to `method` with a 4xx that says what was wrong.
+
+	Frappe answers a call missing an argument with a bare 500 TypeError, and shows a refusal's
+	text only if it went through frappe.throw; a phone or a mobile backend needs the text.
+	"""
+	signature = inspect.signature(method)
+
+	@functools.wraps(method)
+	def explained(*args, **kwargs):
+		try:
+			signature.bind(*args, **kwargs)
+		except TypeError as missing:
+			frappe.throw(f"{method.__name__}: {missing}", frappe.ValidationError, title="Bad request")
+		try:
+			return method(*args, **kwargs)
+		except (frappe.ValidationError, frappe.PermissionError) as refusal:
+			if not frappe.message_log and str(refusal):
+				frappe.msgprint(str(refusal), title="Not done", indicator="red")
+			raise
+
+	return explained
+
+
 @frappe.whitelist(methods=["GET"])
+@clear_errors
 def catch_up(room: str, after: int = 0, epoch: str | None = None) -> dict:
 	"""Events of `room` after sequence `after` (or a gap flag and the latest snapshot)."""
 	followed = Room.parse(room).check_follow()
@@ -26,6 +54,7 @@ def catch_up(room: str, after: int = 0, epoch: str | None = None) -> dict:
 
 
 @frappe.whitelist(methods=["POST"])
+@clear_errors
 def issue_link(user: str, route: str, ttl: int | None = None, device: str | None = None) -> dict:
 	"""Return a single-use deep link that signs `user` in to `route` (for mobile backends)."""
 	if device is not None and (not isinstance(device, str) or len(device) > MAX_DEVICE):
@@ -35,6 +64,7 @@ def issue_link(user: str, route: str, ttl: int | None = None, device: str | None
 
 
 @frappe.whitelist(methods=["POST"])
+@clear_errors
 def revoke_sessions(user: str) -> dict:
 	"""End every webview session of `user` and void their unused links; yourself, or as an issuer."""
 	if not auth.can_revoke_for(frappe.session.user, user):
@@ -43,6 +73,7 @@ def revoke_sessions(user: str) -> dict:
 
 
 @frappe.whitelist(methods=["POST"])
+@clear_errors
 def presence_join(client: str, room: str | None = None) -> dict:
 	"""Hold or renew this page's presence lease; with `room`, among that room's viewers."""
 	followed = Room.parse(room).check_follow() if room else None
@@ -50,6 +81,7 @@ def presence_join(client: str, room: str | None = None) -> dict:
 
 
 @frappe.whitelist(methods=["POST"])
+@clear_errors
 def presence_leave(client: str, room: str | None = None) -> dict:
 	"""End this page's presence lease (a page calls it when hidden or closed)."""
 	followed = Room.parse(room).check_follow() if room else None
@@ -57,16 +89,10 @@ def presence_leave(client: str, room: str | None = None) -> dict:
 
 
 @frappe.whitelist(methods=["POST"])
+@clear_errors
 def act(action: str, id: str, args: dict | str | None = None) -> dict:
 	"""Run webview action `action` with `args`, once for the device-made `id` (see actions.py)."""
-	try:
-		outcome = actions.run(action, frappe.parse_json(args) if isinstance(args, str) else args, id)
-	except (frappe.ValidationError, frappe.PermissionError) as refusal:
-		# A refusal raised without frappe.throw would reach the page as a bare status code:
-		# its message is for the person who tapped (unexpected errors keep theirs to the log).
-		if not frappe.message_log and str(refusal):
-			frappe.msgprint(str(refusal), title="Not done", indicator="red")
-		raise
+	outcome = actions.run(action, frappe.parse_json(args) if isinstance(args, str) else args, id)
 	return {"id": id, "result": outcome.result, "replayed": outcome.replayed}
 
 

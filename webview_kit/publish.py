@@ -50,6 +50,7 @@ EVENT_SESSION_ENDED = "webview_kit.session_ended"
 CHANNEL = "events"  # the channel Frappe's socket.io server subscribes to
 KEY_PREFIX = "webview_kit:room:"
 CATCH_UP_LIMIT = 1000
+MAX_SEQ = 2**63  # sequences are Redis integers, and stream ids `<seq>-0`
 
 # Publishes a batch of events in order, counts them in the metrics, and returns their
 # sequence numbers.
@@ -274,6 +275,8 @@ def history(room: str | Room, after: int, epoch: str | None = None) -> dict:
 	A different `epoch` means the room's counters restarted (Redis lost its data), so the
 	caller's `after` means nothing any more and it gets a gap too.
 	"""
+	if not isinstance(after, int) or not 0 <= after < MAX_SEQ:
+		raise PublishError(f"after must be a sequence number: a whole number from 0 to {MAX_SEQ - 1}")
 	meta, latest, entries = _read(room, with_stream=True, after=after)
 	head = int(meta.get(b"seq", 0))
 	current_epoch = meta.get(b"epoch", b"").decode()

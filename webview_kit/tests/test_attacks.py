@@ -34,6 +34,12 @@ def page_config(html: str) -> dict:
 	return json.loads(config.group(1))
 
 
+def message(response) -> str:
+	"""The text of the messages a refusal carries for the caller."""
+	body = response.json if response.is_json else {}
+	return " ".join(json.loads(m)["message"] for m in json.loads(body.get("_server_messages") or "[]"))
+
+
 def sha256_source(text: str) -> str:
 	"""A content security policy's source allowing exactly `text`."""
 	return f"'sha256-{base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()}'"
@@ -174,6 +180,24 @@ class TestRooms(AttackTestCase):
 		self.assert_refused(self.get(f"{base}?doctype={DEMO_DOCTYPE}&docname={other}"))
 		self.assert_refused(self.get(f"/webview/document?name={other}"), 403)
 
+	def test_catch_up_after_a_position_no_room_can_reach_is_refused_with_a_reason(self):
+		self.count_session()
+		for after in ("-5", str(2**63), "9" * 30):
+			with self.subTest(after=after[:8]):
+				url = f"/api/method/webview_kit.api.catch_up?room={user_room(READER)}&after={after}"
+				response = self.get(url)
+				self.assert_refused(response, 417)
+				self.assertIn("after must be a sequence number", message(response))
+
+	def test_a_call_missing_an_argument_is_refused_with_its_name(self):
+		csrf = self.count_session()
+		joined = self.post("/api/method/webview_kit.api.presence_join", csrf)
+		self.assert_refused(joined, 417)
+		self.assertIn("'client'", message(joined))
+		caught_up = self.get("/api/method/webview_kit.api.catch_up")
+		self.assert_refused(caught_up, 417)
+		self.assertIn("'room'", message(caught_up))
+
 	def test_presence_leave_tells_nothing_about_a_room_the_session_cannot_follow(self):
 		csrf = self.count_session()
 		room = doc_room(DEMO_DOCTYPE, self.unreadable)
@@ -229,6 +253,11 @@ class TestIssuing(AttackTestCase):
 		self.set_setting(link_roles="Webview Issuer")
 		self.assert_refused(self.issue_as(self.issuer_key, user=READER, route=ROUTE))
 		self.assertEqual(self.issue_as(self.issuer_key, user=ISSUER, route=ROUTE).status_code, 200)
+
+	def test_a_link_asked_for_without_a_route_is_refused_with_its_name(self):
+		response = self.issue_as(self.issuer_key, user=READER)
+		self.assert_refused(response, 417)
+		self.assertIn("'route'", message(response))
 
 	def test_an_oversized_device_is_refused(self):
 		response = self.issue_as(self.issuer_key, user=READER, route=ROUTE, device="x" * 200_000)

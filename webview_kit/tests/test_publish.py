@@ -128,6 +128,13 @@ class TestHistory(PublishTestCase):
 		self.assertEqual(result["head"], 6)
 		self.assertNotIn("snapshot", result)
 
+	def test_history_after_a_position_no_room_can_reach_is_refused(self):
+		room = self.room()
+		publish.publish(room, EVENT, 1)
+		for after in (-1, 2**63, "1"):
+			with self.subTest(after=after), self.assertRaisesRegex(PublishError, "sequence number"):
+				history(room, after)
+
 	def test_history_of_an_up_to_date_caller_is_empty(self):
 		room = self.room()
 		publish.publish(room, EVENT, 1)
