@@ -60,7 +60,7 @@ def issue_link(user: str, route: str, ttl: int | None = None, device: str | None
 	if device is not None and (not isinstance(device, str) or len(device) > MAX_DEVICE):
 		frappe.throw(f"device must be text of at most {MAX_DEVICE} characters", frappe.ValidationError)
 	auth.check_issue_rate(frappe.session.user)
-	return auth.issue_link(user, route, int(ttl) if ttl else None, device)
+	return auth.issue_link(user, route, None if ttl in (None, "") else int(ttl), device)
 
 
 @frappe.whitelist(methods=["POST"])

@@ -141,7 +141,8 @@ def validate_route(route: str) -> str:
 	from frappe.website.path_resolver import PathResolver
 
 	if not isinstance(route, str) or len(route) > MAX_ROUTE or not ROUTE_RE.match(route) or "//" in route:
-		frappe.throw(f"Route must look like /webview/<page>, got {route!r}", frappe.ValidationError)
+		shown = repr(route)[:80] if isinstance(route, str) else type(route).__name__
+		frappe.throw(f"Route must look like /webview/<page>, got {shown}", frappe.ValidationError)
 	if not PathResolver(route).is_valid_path():
 		frappe.throw(f"No webview page at {route}", frappe.ValidationError)
 	return route.rstrip("/")
@@ -184,7 +185,7 @@ def issue_link(
 	if not can_issue_for(frappe.session.user, user):
 		raise frappe.PermissionError(f"You may not issue a webview link for {user}")
 	route = validate_route(route)
-	ttl = int(ttl or DEFAULT_TTL)
+	ttl = DEFAULT_TTL if ttl is None else int(ttl)
 	if not 1 <= ttl <= max_ttl():
 		frappe.throw(f"ttl must be between 1 and {max_ttl()} seconds", frappe.ValidationError)
 	token = new_token()

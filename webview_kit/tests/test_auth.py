@@ -124,6 +124,16 @@ class TestIssue(AuthTestCase):
 		with self.assertRaises(frappe.ValidationError):
 			auth.issue_link(READER, ROUTE, ttl=901)
 
+	def test_a_ttl_of_zero_or_less_is_refused_not_defaulted(self):
+		for ttl in (0, -5):
+			with self.subTest(ttl=ttl), self.assertRaisesRegex(frappe.ValidationError, "ttl must be between"):
+				auth.issue_link(READER, ROUTE, ttl=ttl)
+
+	def test_a_long_bad_route_is_quoted_short_in_the_refusal(self):
+		with self.assertRaises(frappe.ValidationError) as refused:
+			auth.issue_link(READER, "/" + "a" * 5000)
+		self.assertLess(len(str(refused.exception)), 200)
+
 	def test_ttl_cap_follows_the_site_setting(self):
 		frappe.local.conf.webview_link_max_ttl = 300
 		self.addCleanup(frappe.local.conf.pop, "webview_link_max_ttl")
