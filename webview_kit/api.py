@@ -6,6 +6,7 @@ nothing here decides access on its own.
 
 import functools
 import inspect
+import json
 
 import frappe
 import frappe.realtime
@@ -92,7 +93,12 @@ def presence_leave(client: str, room: str | None = None) -> dict:
 @clear_errors
 def act(action: str, id: str, args: dict | str | None = None) -> dict:
 	"""Run webview action `action` with `args`, once for the device-made `id` (see actions.py)."""
-	outcome = actions.run(action, frappe.parse_json(args) if isinstance(args, str) else args, id)
+	if isinstance(args, str):
+		try:
+			args = json.loads(args)
+		except ValueError:
+			raise actions.ActionArgumentError("Arguments must be an object of named values, as JSON")
+	outcome = actions.run(action, args, id)
 	return {"id": id, "result": outcome.result, "replayed": outcome.replayed}
 
 

@@ -198,6 +198,16 @@ class TestRooms(AttackTestCase):
 		self.assert_refused(caught_up, 417)
 		self.assertIn("'room'", message(caught_up))
 
+	def test_action_arguments_that_are_not_json_are_refused_with_a_reason(self):
+		csrf = self.count_session()
+		for args in ("{not json", "x" * 100_000):
+			with self.subTest(args=args[:8]):
+				response = self.post(
+					"/api/method/webview_kit.api.act", csrf, action="a", id="b" * 16, args=args
+				)
+				self.assert_refused(response, 400)
+				self.assertIn("Arguments must be an object", message(response))
+
 	def test_presence_leave_tells_nothing_about_a_room_the_session_cannot_follow(self):
 		csrf = self.count_session()
 		room = doc_room(DEMO_DOCTYPE, self.unreadable)
