@@ -190,6 +190,7 @@ class Crowd:
 			"sockets": self.size,
 			"node_clients": self.loadgen.connected["ok"],
 			"node_connect_failed": self.loadgen.connected["failed"],
+			"node_connect_retried": self.loadgen.connected.get("retried", 0),
 			"connect_seconds": self.loadgen.connected["seconds"],
 			"browser_pages": len(self.pages),
 			"events": count,
@@ -353,6 +354,17 @@ def _rows(results: Results, size: int, wvk: dict, stock: dict) -> None:
 	if any(refused):
 		results.add(
 			Row(section, "Node clients that never connected", "sockets", *refused, note="lost counts them")
+		)
+	retried = both(lambda d: d.get("node_connect_retried", 0))
+	if any(retried):
+		results.add(
+			Row(
+				section,
+				"Node clients refused at first, connected on a retry",
+				"sockets",
+				*retried,
+				note="as a webview page retries; a stock page does not",
+			)
 		)
 
 
