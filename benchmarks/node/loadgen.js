@@ -20,7 +20,8 @@ const config = JSON.parse(process.argv[2]);
 const now = () => performance.timeOrigin + performance.now();
 const say = (message) => process.stdout.write(JSON.stringify(message) + "\n");
 const CATCH_UP = "/api/method/webview_kit.api.catch_up";
-// A webview client whose first connect is refused this many times more counts as never connected.
+// A refused webview client retries its first connect this many times before it counts as never
+// connected (with backoff up to 4 s: about half a minute).
 const FIRST_CONNECT_RETRIES = 8;
 
 class Client {
@@ -44,6 +45,7 @@ class Client {
 
 	open() {
 		return new Promise((resolve) => {
+			this.firstConnect = resolve;
 			const socket = io(`${config.url}/${config.site}`, {
 				path: "/socket.io",
 				transports: ["websocket"],
@@ -56,29 +58,43 @@ class Client {
 			socket.on("connect", () => {
 				this.connects += 1;
 				this.retryDelay = 0;
-				if (this.connects === 1) resolve(true);
+				if (this.connects === 1) this.settleFirst(true);
 				else this.reconnected(now());
 			});
 			socket.io.on("reconnect_failed", () => {
 				this.gaveUp = true;
-				if (this.connects === 0) resolve(false);
+				if (this.connects === 0) this.settleFirst(false);
 			});
 			socket.on("connect_error", (error) => {
 				this.connectErrors += 1;
 				this.connectError = error.message;
 				if (socket.active) return; // socket.io tries again by itself
 				// A refusal by the server's auth middleware ends socket.io's own retries; a
-				// webview page then retries on its own (realtime.js onConnectError), the first
-				// connect included, so this does too. A stock page does not.
-				if (this.connects === 0) this.refusedFirst += 1;
-				if (config.mode !== "webview_kit") {
-					if (this.connects === 0) resolve(false);
-				} else if (this.connects === 0 && this.refusedFirst > FIRST_CONNECT_RETRIES) {
-					resolve(false);
-				} else {
-					this.retryLater();
+				// webview page then retries on its own (realtime.js onConnectError), so this does too.
+				if (this.connects > 0) {
+					if (config.mode === "webview_kit") this.retryLater();
+					return;
 				}
+				this.refusedFirst += 1;
+				if (this.retryingFirst && this.refusedFirst <= FIRST_CONNECT_RETRIES) return this.retryLater();
+				this.gaveUp = this.retryingFirst;
+				this.settleFirst(false);
 			});
+		});
+	}
+
+	settleFirst(ok) {
+		const resolve = this.firstConnect;
+		this.firstConnect = null;
+		if (resolve) resolve(ok);
+	}
+
+	/** Retry a refused first connect with backoff, as a webview page does; true once connected. */
+	retryFirst() {
+		return new Promise((resolve) => {
+			this.firstConnect = resolve;
+			this.retryingFirst = true;
+			this.retryLater();
 		});
 	}
 
@@ -195,8 +211,15 @@ async function connectAll() {
 		}
 	}
 	await Promise.all(Array.from({ length: Math.min(config.concurrency, clients.length) }, lane));
-	// refused at first, connected on a later try (webview clients only, as pages do)
-	const retried = clients.filter((c) => c.refusedFirst > 0 && c.connects > 0).length;
+	// A webview page retries a refused first connect (realtime.js onConnectError), a stock page
+	// does not. The refused webview clients retry together, each with its own backoff, so a
+	// server that refuses for a while costs the connect phase seconds, not seconds per client.
+	let retried = 0;
+	if (config.mode === "webview_kit") {
+		const refused = clients.filter((c) => c.connects === 0 && c.refusedFirst > 0);
+		retried = (await Promise.all(refused.map((c) => c.retryFirst()))).filter(Boolean).length;
+		failed -= retried;
+	}
 	say({ type: "connected", ok: clients.length - failed, failed, retried, seconds: (now() - started) / 1000 });
 }
 
