@@ -43,10 +43,16 @@ class Asset:
 	url: str
 	text: str
 
-	@cached_property  # an Asset is read once per build (_load), so this is hashed once
+	# An Asset is read once per build (_load), so these are worked out once, not per page.
+	@cached_property
 	def csp_source(self) -> str:
 		digest = hashlib.sha256(self.text.encode()).digest()
 		return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+	@cached_property
+	def inlinable(self) -> bool:
+		"""False if the text would end the element it is inlined into."""
+		return not CLOSING_TAG.search(self.text)
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,8 @@ def current() -> Shell:
 	"""The shell for this request: inlined unless the cookie names this build."""
 	shell = _built()
 	cached = frappe.request and frappe.request.cookies.get(COOKIE) == shell.build
-	return Shell(shell.script, shell.style, inline=not cached and _inlinable(shell))
+	inlinable = shell.script.inlinable and shell.style.inlinable
+	return Shell(shell.script, shell.style, inline=not cached and inlinable)
 
 
 def policy_sources() -> tuple[str, str]:
@@ -86,10 +93,6 @@ _EARLY = Asset("", EARLY_SOCKET)
 
 def _built() -> Shell:
 	return Shell(_read(bundled_asset(SCRIPT)), _read(bundled_asset(STYLE)))
-
-
-def _inlinable(shell: Shell) -> bool:
-	return not any(CLOSING_TAG.search(asset.text) for asset in (shell.script, shell.style))
 
 
 def _read(url: str) -> Asset:
