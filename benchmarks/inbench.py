@@ -39,7 +39,7 @@ frappe.ready(() => {
 
 
 # The stock side of the actions measure: a Web Page that posts a comment with frappe.call
-# and follows the document's room with frappe.realtime.on (webview_kit/demo/stock.py).
+# and follows the document's room with frappe.realtime.on (webview_kit_demo/stock.py).
 STOCK_ACTIONS_ROUTE = "bench-actions"
 STOCK_ACTIONS_HTML = """<input id="bench-text"><button id="bench-send" type="button">Comment</button>
 <ul id="bench-comments"></ul>"""
@@ -57,7 +57,7 @@ frappe.ready(() => {
 	frappe.realtime.doc_subscribe(doctype, name);
 	document.getElementById("bench-send").addEventListener("click", () => {
 		const text = document.getElementById("bench-text").value;
-		frappe.call({ method: "webview_kit.demo.stock.add_comment", args: { doctype, name, text } });
+		frappe.call({ method: "webview_kit_demo.stock.add_comment", args: { doctype, name, text } });
 	});
 });
 """
@@ -254,8 +254,7 @@ def cmd_restore(restore: dict) -> dict:
 def cmd_actions_setup(clickers: dict, viewers: dict) -> dict:
 	"""Per kind, a demo task its clicker may write and its viewer read; the stock actions page."""
 	from frappe.share import add_docshare
-
-	from webview_kit.demo.setup import DEMO_DOCTYPE
+	from webview_kit_demo.setup import DEMO_DOCTYPE
 
 	frappe.set_user("Administrator")
 	for email in [*clickers.values(), *viewers.values()]:
@@ -284,8 +283,7 @@ def cmd_actions_cleanup(doctype: str, tasks: dict) -> dict:
 def cmd_fragments_setup(users: dict, rows: int = 20) -> dict:
 	"""`rows` demo tasks shared with every user, and the stock list page."""
 	from frappe.share import add_docshare
-
-	from webview_kit.demo.setup import DEMO_DOCTYPE
+	from webview_kit_demo.setup import DEMO_DOCTYPE
 
 	frappe.set_user("Administrator")
 	tasks = []

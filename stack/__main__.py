@@ -125,7 +125,7 @@ def cmd_test(stack: Stack | DockerStack, args: argparse.Namespace) -> int:
 
 def cmd_lint(stack: Stack, args: argparse.Namespace) -> int:
 	ruff = [sys.executable, "-m", "ruff"]
-	paths = ["webview_kit", "stack", "e2e", "benchmarks"]
+	paths = ["webview_kit", "apps", "stack", "e2e", "benchmarks"]
 	checks = [[*ruff, "check", *paths], [*ruff, "format", "--check", *paths]]
 	return max(subprocess.run(check, cwd=REPO).returncode for check in checks)
 

@@ -60,29 +60,16 @@ scheduler_events = {"hourly": ["webview_kit.auth.prune_sessions", "webview_kit.a
 # through frappe.clear_cache() (saving a User, `bench migrate`, `bench clear-cache`)
 persistent_cache_keys = ["webview_kit:*"]
 
+# Actions (webview_kit/actions.py): a page may run the marked functions of the modules
+# installed apps list here, and of no other module
+webview_actions = ["webview_kit.workflow"]
+
 # Live fragments (webview_kit/fragments.py): pieces of pages the server renders and pushes.
 # `webview_fragment(target, **context)` renders one in a page's first render.
 webview_fragments = {
 	"webview_kit.list_rows": {
 		"template": "webview_kit/templates/webview/fragments/list_rows.html",
 		"item": "webview_kit/templates/webview/fragments/list_row.html",
-	},
-	# the demo order (webview_kit/demo/orders.py, /webview/order)
-	"webview_demo.order_status": {
-		"template": "webview_kit/demo/templates/order_status.html",
-		"doctype": "Webview Demo Order",
-	},
-	"webview_demo.order_lines": {
-		"template": "webview_kit/demo/templates/order_lines.html",
-		"doctype": "Webview Demo Order",
-	},
-	"webview_demo.order_totals": {
-		"template": "webview_kit/demo/templates/order_totals.html",
-		"doctype": "Webview Demo Order",
-	},
-	"webview_demo.order_timeline": {
-		"template": "webview_kit/demo/templates/order_timeline.html",
-		"item": "webview_kit/demo/templates/order_event.html",
 	},
 }
 jinja = {"methods": ["webview_kit.fragments.webview_fragment"]}

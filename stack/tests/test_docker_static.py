@@ -247,13 +247,13 @@ def test_create_site_makes_the_site_the_native_launcher_makes(compose):
 	for step in (
 		"--install-app=webview_kit",
 		"enable-scheduler",
-		"webview install-demo",
+		"install-app webview_kit_demo webview_kit_testing",
 		"set-admin-password",
 	):
 		assert step in script, step
 	assert "--admin-password=admin" not in script and "token_urlsafe" in script
-	assert script.index("migrate") < script.rindex("webview install-demo"), (
-		"a migrated site gets the demo again"
+	assert script.index("migrate") < script.rindex("install-app webview_kit_demo"), (
+		"a site made before the demo was an app gets it after its migrate"
 	)
 
 

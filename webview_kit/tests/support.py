@@ -16,9 +16,9 @@ from unittest.mock import patch
 
 import frappe
 from frappe.utils import background_jobs
+from webview_kit_demo import setup, users
 
 from webview_kit import auth, publish
-from webview_kit.demo import setup, users
 
 
 def ensure_user(email: str, roles: tuple[str, ...] = (), enabled: bool = True) -> str:
@@ -262,3 +262,15 @@ def _sign_in(claims: dict | None, user: str | None) -> str:
 		LoginManager().login_as(user)
 	frappe.db.commit()
 	return frappe.session.sid
+
+
+# -- for the browser suite's `bench execute` on a site of its own --------------------
+def probe(path: str, method: str = "GET", as_admin: bool = False, data: dict | None = None) -> dict:
+	"""Send one request through this site's WSGI app (`bench --site S execute`); return its status and text.
+
+	With `as_admin`, as Administrator with a fresh API key. For the browser suite, whose front
+	serves one site only: it asks a site made with `stack.new_site` this way.
+	"""
+	headers = {"Authorization": f"token {users.new_api_key('Administrator')}"} if as_admin else {}
+	response = request(wsgi_client(), path, method=method, data=data, headers=headers)
+	return {"status": response.status_code, "text": response.get_data(as_text=True)[:2000]}

@@ -14,9 +14,9 @@ import threading
 
 import frappe
 from frappe.share import add_docshare
+from webview_kit_demo.setup import DEMO_DOCTYPE
 
 from webview_kit import presence, renderer, scope
-from webview_kit.demo.setup import DEMO_DOCTYPE
 from webview_kit.infra import health
 from webview_kit.publish import doc_room, room_head, user_room
 from webview_kit.settings import DOCTYPE as SETTINGS
@@ -236,7 +236,7 @@ class TestIssuing(AttackTestCase):
 		self.issuer_key = self.api_key(ISSUER)
 
 	def api_key(self, user: str) -> str:
-		from webview_kit.demo.users import new_api_key
+		from webview_kit_demo.users import new_api_key
 
 		return new_api_key(user)
 

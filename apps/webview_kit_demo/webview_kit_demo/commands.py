@@ -1,9 +1,14 @@
-"""The demo's bench commands, in the `webview` group: `bench --site S webview count ...`."""
+"""The demo's bench commands, in webview_kit's `webview` group: `bench --site S webview count ...`.
+
+bench merges every app's `commands` by name, so exporting the product's group, with these
+added, keeps one `webview` group whichever app bench loads first.
+"""
 
 import click
 from frappe.commands import pass_context
 
 from webview_kit.cli import on_each_site
+from webview_kit.commands import webview
 
 
 @click.command("install-demo")
@@ -12,7 +17,7 @@ def install_demo(context):
 	"""Create the demo DocType and make it live (safe to run again)."""
 
 	def work():
-		from webview_kit.demo import setup
+		from webview_kit_demo import setup
 
 		setup.install()
 		click.echo(f"Demo installed: {setup.DEMO_DOCTYPE} is live")
@@ -36,8 +41,8 @@ def count(context, user, upto, interval, repeat, enqueue, wait, event, stock):
 	def work():
 		import sys
 
-		from webview_kit.demo import publishers
 		from webview_kit.publish import room_head, user_room
+		from webview_kit_demo import publishers
 
 		if enqueue:
 			click.echo(f"Enqueued job {publishers.enqueue_count(user, upto, interval)}")
@@ -66,7 +71,7 @@ def ensure_user(context, emails, first_name, roles, api_key, password):
 	"""Create enabled website users unless they exist (for demos and tests)."""
 
 	def work():
-		from webview_kit.demo import users
+		from webview_kit_demo import users
 
 		for email in emails:
 			name = users.ensure_user(email, first_name, tuple(roles), password=password)
@@ -86,7 +91,7 @@ def progress(context, user, steps, interval, fail_at, enqueue):
 	"""Run a pretend three-stage import, publishing its progress to USER's webviews."""
 
 	def work():
-		from webview_kit.demo import publishers
+		from webview_kit_demo import publishers
 
 		run = publishers.enqueue_progress if enqueue else publishers.progress
 		click.echo(run(user, steps, interval, fail_at))
@@ -102,7 +107,7 @@ def task(context, users, title):
 	"""Create a demo task shared with each USER and print its name."""
 
 	def work():
-		from webview_kit.demo import publishers
+		from webview_kit_demo import publishers
 
 		click.echo(publishers.create_task(title, list(users)))
 
@@ -118,7 +123,7 @@ def tasks(context, user, rounds, interval):
 	"""Add, change and remove demo tasks shared with USER, one change per interval."""
 
 	def work():
-		from webview_kit.demo import publishers
+		from webview_kit_demo import publishers
 
 		publishers.tasks(user, rounds, interval)
 
@@ -137,7 +142,7 @@ def order(context, user, customer, interval, enqueue):
 	def work():
 		import frappe
 
-		from webview_kit.demo import orders
+		from webview_kit_demo import orders
 
 		name = orders.create(customer, user)
 		click.echo(name)
@@ -151,3 +156,6 @@ def order(context, user, customer, interval, enqueue):
 
 
 DEMO_COMMANDS = [install_demo, count, ensure_user, progress, task, tasks, order]
+for command in DEMO_COMMANDS:
+	webview.add_command(command)
+commands = [webview]

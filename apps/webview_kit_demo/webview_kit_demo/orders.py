@@ -43,21 +43,23 @@ def rooms(name: str, **_args) -> list[str]:
 	return [doc_room(ORDER, name)]
 
 
-def create(customer: str, share_with: str | None = None) -> str:
-	"""A new draft order for `customer`, shared (read) with `share_with`; return its name."""
+def create(customer: str, share_with: str | None = None, write: bool = True) -> str:
+	"""A new draft order for `customer`, shared with `share_with` (the driver: read and, with `write`, write); return its name."""
 	doc = frappe.get_doc({"doctype": ORDER, "customer": customer, "status": "Draft"})
 	doc.append("timeline", {"at": now_datetime(), "text": "Order placed"})
 	doc.insert(ignore_permissions=True)
 	if share_with:
-		add_docshare(ORDER, doc.name, share_with, read=1, flags={"ignore_share_permission": True})
+		add_docshare(
+			ORDER, doc.name, share_with, read=1, write=int(write), flags={"ignore_share_permission": True}
+		)
 	frappe.db.commit()
 	return doc.name
 
 
 def save(doc, *notes: str) -> None:
-	"""Save `doc` with `notes` added to its timeline; each note is appended to open pages."""
+	"""Save `doc` with `notes` added to its timeline (as the session's user may); each note is appended to open pages."""
 	entries = [doc.append("timeline", {"at": now_datetime(), "text": note}) for note in notes]
-	doc.save(ignore_permissions=True)
+	doc.save()
 	for entry in entries:
 		publish_fragment(
 			doc_room(ORDER, doc.name), TIMELINE, {"entry": entry}, op="append", after_commit=True
@@ -93,7 +95,7 @@ def run(name: str, interval: float = 1.0) -> None:
 	deliver(name)
 
 
-@action(route=ROUTE, rooms=rooms)
+@action(route=ROUTE, rooms=rooms, permission=("write", ORDER))
 def deliver(name: str) -> dict:
 	"""Mark order `name` delivered."""
 	doc = frappe.get_doc(ORDER, name)
@@ -102,7 +104,7 @@ def deliver(name: str) -> dict:
 	return {"status": doc.status}
 
 
-@action(route=ROUTE, rooms=rooms)
+@action(route=ROUTE, rooms=rooms, permission=("write", ORDER))
 def add_note(name: str, note: str) -> dict:
 	"""Add the driver's note from the page to the timeline."""
 	note = (note or "").strip()[:140]

@@ -6,9 +6,9 @@ import time
 import frappe
 from frappe.share import add_docshare
 
-from webview_kit.demo.setup import DEMO_DOCTYPE
 from webview_kit.progress import Progress
 from webview_kit.publish import EVENT_COUNT, publish, user_room
+from webview_kit_demo.setup import DEMO_DOCTYPE
 
 DEMO_STAGES = ("Upload", "Validate", "Import")
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import frappe
 
-from webview_kit.demo import orders
 from webview_kit.settings import DOCTYPE as SETTINGS
 from webview_kit.settings import lines
+from webview_kit_demo import orders
 
 DEMO_DOCTYPE = "Webview Demo Task"
 DEFINITION = Path(__file__).with_name("webview_demo_task.json")
@@ -21,6 +21,12 @@ TRANSITIONS = [  # (from, action, to)
 	("In Progress", "Finish", "Done"),
 	("In Progress", "Reject", "Rejected"),
 ]
+
+
+def check_product() -> None:
+	"""Refuse to install the demo on a site without webview_kit, whose settings it changes."""
+	if "webview_kit" not in frappe.get_installed_apps():
+		frappe.throw("Install webview_kit on this site first: the demo is built on it.")
 
 
 def install() -> None:
