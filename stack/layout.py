@@ -28,6 +28,8 @@ class Layout:
 	socketio_servers: int = int(os.environ.get("SOCKETIO_SERVERS", "1"))
 	python: str = os.environ.get("BENCH_PYTHON", "/usr/bin/python3")
 	cache_override: str | None = os.environ.get("WEBVIEW_KIT_CACHE")
+	# Proxies (addresses or networks) whose X-Forwarded-Proto the front believes; none by default.
+	trusted_proxies: str = os.environ.get("WEBVIEW_KIT_TRUSTED_PROXIES", "")
 
 	@property
 	def home(self) -> Path:

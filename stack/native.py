@@ -8,6 +8,7 @@ a later `make down` or the e2e fixture stops exactly what was started.
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import json
 import os
 import resource
@@ -46,7 +47,8 @@ daemon off;
 events {{ worker_connections {connections}; accept_mutex on; }}
 http {{
 	include /etc/nginx/mime.types;
-	access_log {logs}/nginx-access.log;
+	# The server's own access_log (the template) keeps deep-link tokens out of the log.
+	access_log off;
 	client_body_temp_path {run}/nginx/body;
 	proxy_temp_path {run}/nginx/proxy;
 	fastcgi_temp_path {run}/nginx/fastcgi;
@@ -82,7 +84,23 @@ def nginx_limits(hard_nofile: int | None = None, cpus: int | None = None) -> dic
 	}
 
 
-def render_nginx(ep: Endpoints, site: str, sites_path: Path) -> str:
+def trusted_proxy_entries(proxies: str) -> str:
+	"""The front's geo lines for WEBVIEW_KIT_TRUSTED_PROXIES: addresses or networks, space or comma separated."""
+	entries = []
+	for proxy in proxies.replace(",", " ").split():
+		try:
+			ipaddress.ip_network(proxy, strict=False)
+		except ValueError:
+			raise StackError(
+				f"WEBVIEW_KIT_TRUSTED_PROXIES: {proxy!r} is not an address or network (for example 10.0.0.5 or 10.0.0.0/8)"
+			) from None
+		entries.append(f"{proxy} 1;")
+	return " ".join(entries)
+
+
+def render_nginx(
+	ep: Endpoints, site: str, sites_path: Path, access_log: str, trusted_proxies: str = ""
+) -> str:
 	servers = " ".join(f"server {s.address};" for s in ep.socketio)
 	return string.Template(NGINX_TEMPLATE.read_text()).safe_substitute(
 		WEB_UPSTREAM=ep.web.address,
@@ -90,6 +108,8 @@ def render_nginx(ep: Endpoints, site: str, sites_path: Path) -> str:
 		FRONT_LISTEN=ep.front.address,
 		SITE_NAME=site,
 		SITES_PATH=str(sites_path),
+		ACCESS_LOG=access_log,
+		TRUSTED_PROXY_ENTRIES=trusted_proxy_entries(trusted_proxies),
 	)
 
 
@@ -356,7 +376,14 @@ class Stack:
 
 	def _start_nginx(self) -> None:
 		run, logs, ep = self.layout.run, self.layout.logs, self.endpoints
-		(run / "webview_kit.conf").write_text(render_nginx(ep, self.layout.site, self.layout.sites))
+		front = render_nginx(
+			ep,
+			self.layout.site,
+			self.layout.sites,
+			str(logs / "nginx-access.log"),
+			self.layout.trusted_proxies,
+		)
+		(run / "webview_kit.conf").write_text(front)
 		(run / "nginx.conf").write_text(NGINX_MAIN.format(run=run, logs=logs, **nginx_limits()))
 		argv = (
 			"nginx",
