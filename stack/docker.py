@@ -258,6 +258,11 @@ class DockerStack:
 					held[f"socketio-{index}"] += 1
 		return held
 
+	def access_log(self) -> str:
+		"""The front's access log: nginx writes it to the container's stdout."""
+		done = self._compose(["logs", "--no-color", "--no-log-prefix", "frontend"], capture=True)
+		return done.stdout
+
 	def scale_socketio(self, count: int) -> None:
 		"""Run `count` websocket replicas from now on, then recreate the front with them as its upstream.
 
