@@ -48,5 +48,6 @@ server-tests: system
 lint:
 	$(RUN) lint
 
+# STACK=swarm: the rolling-deploy measure on the running swarm stack (make up STACK=swarm).
 benchmark: system
-	$(RUN) benchmark
+	$(if $(filter swarm,$(STACK)),WEBVIEW_KIT_STACK=swarm) $(RUN) benchmark
