@@ -30,6 +30,7 @@ from . import (
 	navigation,
 	phone_network,
 	report,
+	roll,
 	soak,
 	throughput,
 	tokens,
@@ -52,6 +53,8 @@ MEASURES = {
 	"fragments": fragments.run,
 	"soak": soak.run,
 	"throughput": throughput.run,
+	# Only on the swarm (make benchmark STACK=swarm runs it alone).
+	"roll": roll.run,
 }
 
 
@@ -70,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
 	)
 	parser.add_argument("--out", type=Path, default=HERE / "results", help="where results go")
 	args = parser.parse_args(argv)
-	only = args.only.split(",") if args.only else list(MEASURES)
+	swarm = os.environ.get("WEBVIEW_KIT_STACK") == "swarm"
+	default = ["roll"] if swarm else [name for name in MEASURES if name != "roll"]
+	only = args.only.split(",") if args.only else default
 	unknown = set(only) - set(MEASURES)
 	if unknown:
 		parser.error(f"unknown measures: {', '.join(sorted(unknown))}")
@@ -88,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 	try:
 		ensure_node_modules()
 		stack = native_stack()
-		reuse = os.environ.get("WEBVIEW_KIT_STACK") == "running"
+		reuse = os.environ.get("WEBVIEW_KIT_STACK") in ("running", "swarm")
 		with stack_for_run(stack, reuse=reuse), sync_playwright() as playwright:
 			chromium = browser.launch(playwright)
 			bench = Bench(stack, sizes, chromium, logs)
@@ -116,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 	print()
 	print(report.table(results, machine, run))
 	# Only a whole run at full size may become the README's figures.
-	whole = not (args.quick or args.only or args.sockets or args.restart_at is not None)
+	whole = not (args.quick or args.only or args.sockets or args.restart_at is not None or swarm)
 	paths = report.write(results, machine, run, args.out, stamp, latest=HERE if whole else None)
 	print("\nWrote " + ", ".join(str(p) for p in paths))
 	return 1 if results.skipped else 0

@@ -25,6 +25,7 @@ from stack.native import Stack
 from stack.protocol import StackProtocol
 from stack.session import stack_for_run
 from stack.supervisor import log_tail
+from stack.swarm import SwarmStack
 
 ISSUER = "e2e-issuer@webview-kit.test"
 POOL_SIZE = 40
@@ -46,9 +47,10 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(scope="session")
 def stack() -> Iterator[StackProtocol]:
 	kind = os.environ.get("WEBVIEW_KIT_STACK")
-	stack: StackProtocol = DockerStack() if kind == "docker" else Stack()
+	kinds = {"docker": DockerStack, "swarm": SwarmStack}
+	stack: StackProtocol = kinds.get(kind, Stack)()
 	if kind and not stack.is_running():
-		up = "make up STACK=docker" if kind == "docker" else "make up"
+		up = f"make up STACK={kind}" if kind in kinds else "make up"
 		pytest.fail(f"WEBVIEW_KIT_STACK={kind} but no such stack is running: run `{up}` first.")
 	with stack_for_run(stack, reuse=bool(kind) or stack.is_up()) as running:
 		yield running
