@@ -252,7 +252,7 @@ def row_events(doc, users, deleted: bool = False) -> list[Event]:
 		if not deleted and frappe.has_permission(doc.doctype, "read", doc=doc, user=user):
 			if shown is None:
 				title, chips = list_columns(doc.doctype)
-				context = {"row": row(doc), "title_field": title, "chips": chips}
+				context = {"row": row(doc), "doctype": doc.doctype, "title_field": title, "chips": chips}
 				shown = fragments.fragment_event(room, target, context, op="prepend")
 			events.append(dataclasses.replace(shown, room=room))
 		else:
