@@ -43,6 +43,15 @@ class TestWebviewSettings(FrappeTestCase):
 		self.assertEqual(self.doc.redeem_rate_limit, 30)
 		self.assertEqual(settings.get("redeem_rate_limit"), 30)
 
+	def test_a_field_the_site_never_saved_saves_as_its_default(self):
+		# A site that saved these settings before a field existed has no row for it.
+		frappe.db.delete("Singles", {"doctype": settings.DOCTYPE, "field": "presence_lease"})
+		settings.forget_read()
+		self.assertEqual(settings.get("presence_lease"), 45)
+		doc = frappe.get_single(settings.DOCTYPE)
+		doc.save()
+		self.assertEqual(doc.presence_lease, 45)
+
 	def test_zero_turns_a_rate_limit_off(self):
 		for name in sorted(settings.OFF_AT_ZERO):
 			with self.subTest(setting=name):
