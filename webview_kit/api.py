@@ -12,7 +12,7 @@ import frappe
 import frappe.realtime
 
 from webview_kit import actions, auth, presence, publish, scope
-from webview_kit.infra import db, metrics
+from webview_kit.infra import metrics
 from webview_kit.rooms import Room
 
 MAX_DEVICE = 200  # characters of the free-text device label a link may carry
@@ -49,8 +49,6 @@ def catch_up(room: str, after: int = 0, epoch: str | None = None) -> dict:
 	followed = Room.parse(room).check_follow()
 	answer = publish.history(followed, int(after), epoch or None)
 	metrics.count_catch_up(answer)
-	# A user room's catch-up reads Redis only: a reconnect storm opens no database connections.
-	db.end_without_connecting()
 	return answer
 
 

@@ -170,8 +170,11 @@ def can_issue_for(issuer: str, user: str) -> bool:
 
 def check_issue_rate(issuer: str) -> None:
 	"""Raise RateLimitExceededError once `issuer` asked for more links this minute than allowed."""
+	limit = settings.get("issue_rate_limit")
+	if not limit:  # 0: off
+		return
 	asked, _retry_after = count_in_window("issue", issuer)
-	if asked > settings.get("issue_rate_limit"):
+	if asked > limit:
 		frappe.throw("Too many links asked for; try again in a minute.", frappe.RateLimitExceededError)
 
 
@@ -299,6 +302,7 @@ def count_in_window(what: str, who: str | None) -> tuple[int, int]:
 
 
 def refusal_limit() -> int:
+	"""Refused links an address may send in a minute before it gets 429; 0 means no limit."""
 	return settings.get("redeem_rate_limit")
 
 
@@ -312,6 +316,9 @@ def note_refusal(ip: str | None, reason: str) -> RefusalVerdict:
 	"""
 	refused, retry_after = count_in_window("refusals", ip)
 	limit = refusal_limit()
+	if not limit:  # 0: off, every refusal is audited and none is limited
+		audit(f"Webview link refused: {reason}", None, "Failed")
+		return RefusalVerdict(limited=False, retry_after=retry_after)
 	if refused <= limit:
 		audit(f"Webview link refused: {reason}", None, "Failed")
 	elif refused == limit + 1:

@@ -52,6 +52,8 @@ def webview_context(context, rooms: list[str | Room], lists: list[str] = ()) -> 
 		"site": frappe.local.site,
 		"user": frappe.session.user,
 		"csrf_token": get_csrf_token(),
+		# A deep-link session reaches its own page only: links to other pages go through the app.
+		"scoped": scope.current() is not None,
 		"events": EVENTS,
 		"rooms": {
 			str(room): {

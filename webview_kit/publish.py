@@ -8,13 +8,14 @@ costs one Redis round trip. The channel message has the shape of
 receives the envelope too.
 
 Rooms are Frappe's own: `user:<name>` (every socket of that user joins it on
-connect) and `doc:<doctype>/<name>` (joined with `doc_subscribe`).
+connect) and `doc:<doctype>/<name>` (joined with `doc_subscribe`); name one with
+`Room.of_user(user)` or `Room.of_doc(doctype, name)`, re-exported here.
 
 To publish from your app::
 
-    from webview_kit.publish import publish, user_room
+    from webview_kit.publish import Room, publish
 
-    publish(user_room("jane@example.com"), "myapp.progress", {"percent": 40}, coalesce=True)
+    publish(Room.of_user("jane@example.com"), "myapp.progress", {"percent": 40}, coalesce=True)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
 	"EVENT_SESSION_ENDED",
 	"Event",
 	"PublishError",
+	"Room",
 	"doc_room",
 	"forget",
 	"history",
@@ -124,10 +126,12 @@ class Event:
 
 
 def user_room(user: str) -> str:
+	"""Deprecated: `Room.of_user(user)`; this returns its string, as before."""
 	return str(Room.of_user(user))
 
 
 def doc_room(doctype: str, name: str) -> str:
+	"""Deprecated: `Room.of_doc(doctype, name)`; this returns its string, as before."""
 	return str(Room.of_doc(doctype, name))
 
 
@@ -147,10 +151,10 @@ def validate_room(room: str | Room) -> str:
 	try:
 		parsed = Room.parse(room)
 	except RoomError as e:
-		raise PublishError(f"{e}; use user_room(<existing user>) or doc_room(<doctype>, <name>)")
+		raise PublishError(f"{e}; use Room.of_user(<existing user>) or Room.of_doc(<doctype>, <name>)")
 	if not parsed.exists():
 		raise PublishError(
-			f"Unknown room {str(parsed)[:80]!r}: use user_room(<existing user>) or doc_room(<doctype>, <name>)"
+			f"Unknown room {str(parsed)[:80]!r}: use Room.of_user(<existing user>) or Room.of_doc(<doctype>, <name>)"
 		)
 	return str(parsed)
 
@@ -181,18 +185,19 @@ def _batch_args() -> list:
 
 
 def publish(
-	room: str,
+	room: Room | str,
 	event: str,
 	data: object = None,
 	*,
-	coalesce: bool = False,
+	coalesce: bool | str = False,
 	after_commit: bool = False,
 	retries: int = 0,
 ) -> int | None:
 	"""Publish one event to `room` and return its sequence number.
 
 	`coalesce=True` marks a latest-value-wins stream (counters, progress): history keeps
-	only the newest value and pages may skip straight to it. `after_commit=True` waits for
+	only the newest value of the event and pages may skip straight to it; a string
+	(`coalesce="job:42"`) is the key instead, so one event name carries several streams. `after_commit=True` waits for
 	the current transaction to commit (and drops the event on rollback); it returns None.
 	If Redis is unreachable this raises PublishError, after `retries` further attempts.
 	"""

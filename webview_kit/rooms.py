@@ -7,7 +7,7 @@ and the socket server's subscribe callbacks all go through them.
 
 To publish to a room from your app::
 
-    from webview_kit.rooms import Room
+    from webview_kit.publish import Room, publish
 
     publish(Room.of_doc("Sales Order", "SO-0001"), "myapp.approved", {...})
 """

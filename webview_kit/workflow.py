@@ -18,7 +18,7 @@ from frappe.utils import escape_html, get_fullname, pretty_date, strip_html
 
 from webview_kit import live
 from webview_kit.actions import action
-from webview_kit.publish import doc_room, publish
+from webview_kit.publish import Room, publish
 
 __all__ = ["EVENT_COMMENT", "ROUTE", "add_comment", "apply_transition", "document_rooms", "page"]
 
@@ -34,8 +34,8 @@ class StaleState(frappe.ValidationError):
 	http_status_code = 409
 
 
-def document_rooms(doctype: str, name: str) -> list[str]:
-	return [doc_room(doctype, name)]
+def document_rooms(doctype: str, name: str) -> list[Room]:
+	return [Room.of_doc(doctype, name)]
 
 
 def workflow_of(doctype: str):
@@ -127,5 +127,5 @@ def add_comment(doctype: str, name: str, text: str) -> dict:
 		frappe.throw(f"Write a comment of 1 to {MAX_COMMENT} characters.", frappe.ValidationError)
 	comment = _readable_doc(doctype, name).add_comment("Comment", escape_html(text))
 	shown = _comment(comment)
-	publish(doc_room(doctype, name), EVENT_COMMENT, shown, after_commit=True)
+	publish(Room.of_doc(doctype, name), EVENT_COMMENT, shown, after_commit=True)
 	return shown

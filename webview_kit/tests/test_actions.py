@@ -379,7 +379,7 @@ class TestOutcomeWindowSetting(FrappeTestCase):
 
 	def test_an_empty_window_is_saved_as_the_default(self):
 		settings = frappe.get_single("Webview Settings")
-		settings.action_outcome_ttl = 0  # what a site saved before the field existed holds
+		settings.action_outcome_ttl = None  # what a site saved before the field existed holds
 		settings.save()
 		self.assertEqual(settings.action_outcome_ttl, 24 * 3600)
 

@@ -17,7 +17,7 @@ from frappe.utils import now_datetime
 
 from webview_kit.actions import action
 from webview_kit.fragments import publish_fragment
-from webview_kit.publish import doc_room, publish
+from webview_kit.publish import Room, publish
 
 ORDER = "Webview Demo Order"
 ROUTE = "/webview/order"
@@ -39,8 +39,8 @@ def install() -> None:
 			frappe.get_doc(definition).insert(ignore_permissions=True)
 
 
-def rooms(name: str, **_args) -> list[str]:
-	return [doc_room(ORDER, name)]
+def rooms(name: str, **_args) -> list[Room]:
+	return [Room.of_doc(ORDER, name)]
 
 
 def create(customer: str, share_with: str | None = None, write: bool = True) -> str:
@@ -62,7 +62,7 @@ def save(doc, *notes: str) -> None:
 	doc.save()
 	for entry in entries:
 		publish_fragment(
-			doc_room(ORDER, doc.name), TIMELINE, {"entry": entry}, op="append", after_commit=True
+			Room.of_doc(ORDER, doc.name), TIMELINE, {"entry": entry}, op="append", after_commit=True
 		)
 
 
@@ -90,7 +90,7 @@ def run(name: str, interval: float = 1.0) -> None:
 	frappe.db.commit()
 	for minutes in (10, 5, 1):
 		time.sleep(interval)
-		publish(doc_room(ORDER, name), EVENT_ETA, {"eta": f"{minutes} min"}, coalesce=True)
+		publish(Room.of_doc(ORDER, name), EVENT_ETA, {"eta": f"{minutes} min"}, coalesce=True)
 	time.sleep(interval)
 	deliver(name)
 

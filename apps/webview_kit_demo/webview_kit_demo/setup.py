@@ -33,6 +33,8 @@ def install() -> None:
 	"""Create the demo DocTypes unless they exist, and list the task among the live DocTypes."""
 	if not frappe.db.exists("DocType", DEMO_DOCTYPE):
 		frappe.get_doc(json.loads(DEFINITION.read_text())).insert(ignore_permissions=True)
+	else:
+		add_new_fields()
 	orders.install()
 	settings = frappe.get_single(SETTINGS)
 	live = lines(settings.live_doctypes)
@@ -41,6 +43,19 @@ def install() -> None:
 		settings.save(ignore_permissions=True)
 	install_workflow()
 	frappe.db.commit()
+
+
+def add_new_fields() -> None:
+	"""Add to an installed demo task the fields its definition gained since (the image)."""
+	definition = json.loads(DEFINITION.read_text())
+	doctype = frappe.get_doc("DocType", DEMO_DOCTYPE)
+	have = {df.fieldname for df in doctype.fields}
+	missing = [df for df in definition["fields"] if df["fieldname"] not in have]
+	if missing:
+		for df in missing:
+			doctype.append("fields", df)
+		doctype.image_field = definition.get("image_field")
+		doctype.save(ignore_permissions=True)
 
 
 def install_workflow() -> None:
