@@ -4,12 +4,12 @@ Mark a function with `@action` and a page can run it with `<button data-action="
 `<form data-action="...">` or `webviewKit.act(name, args)` (public/js/webview/actions.js)::
 
     from webview_kit.actions import action
-    from webview_kit.publish import doc_room
+    from webview_kit.publish import Room
 
 
     @action(
         route="/webview/orders",
-        rooms=lambda name: [doc_room("Sales Order", name)],
+        rooms=lambda name: [Room.of_doc("Sales Order", name)],
         permission=("write", "Sales Order"),
     )
     def approve(name: str, note: str | None = None) -> dict:
