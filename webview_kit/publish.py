@@ -54,16 +54,29 @@ MAX_SEQ = 2**63  # sequences are Redis integers, and stream ids `<seq>-0`
 
 # Publishes a batch of events in order, counts them in the metrics, and returns their
 # sequence numbers.
-# KEYS: per event, its room's meta hash, stream and latest hash; last, the metrics hash.
+# KEYS: per event, its room's meta hash, stream and latest hash; then the call's "ran" mark;
+# last, the metrics hash.
 # ARGV: maxlen, ttl, the channel message's opening, the channel, a fresh epoch (taken by a
-# room that has none), ts, the metrics field; then per event its room, event and data
-# (JSON-encoded) and its coalesce key ('' for none). Each room's keys get their expiry once per batch.
+# room that has none), ts, the metrics field, the mark's lifetime (0: keep none); then per
+# event its room, event and data (JSON-encoded) and its coalesce key ('' for none). Each
+# room's keys get their expiry once per batch.
+# A call that finds its mark already ran (its reply was lost, and this is a retry): it
+# returns the sequence numbers it gave then and publishes nothing again.
 _PUBLISH_LUA = """
 local maxlen, ttl, opening, channel, fresh, ts = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local ran, mark_ttl = KEYS[#KEYS - 1], tonumber(ARGV[8])
+if mark_ttl > 0 then
+	local given = redis.call('GET', ran)
+	if given then
+		local again = {}
+		for seq in string.gmatch(given, '%d+') do again[#again + 1] = seq end
+		return again
+	end
+end
 local seqs, expiring, epochs = {}, {}, {}
-for i = 0, (#KEYS - 1) / 3 - 1 do
+for i = 0, (#KEYS - 2) / 3 - 1 do
 	local meta, stream, latest = KEYS[3 * i + 1], KEYS[3 * i + 2], KEYS[3 * i + 3]
-	local room, event, data, coalesce = unpack(ARGV, 8 + 4 * i, 11 + 4 * i)
+	local room, event, data, coalesce = unpack(ARGV, 9 + 4 * i, 12 + 4 * i)
 	local epoch = epochs[meta]
 	if not epoch then
 		redis.call('HSETNX', meta, 'epoch', fresh)
@@ -97,11 +110,14 @@ for i = 0, (#KEYS - 1) / 3 - 1 do
 end
 for key in pairs(expiring) do redis.call('EXPIRE', key, ttl) end
 redis.call('HINCRBY', KEYS[#KEYS], ARGV[7], #seqs)
+if mark_ttl > 0 then redis.call('SET', ran, table.concat(seqs, ','), 'EX', mark_ttl) end
 return seqs
 """
 # Events per Lua call: a call blocks Redis while it runs, so a huge batch is cut into calls
 # of this size, sent in one round trip.
 SCRIPT_BATCH = 500
+# Seconds a retried call's "ran" marks outlive its last attempt's start.
+RAN_MARK_MARGIN = 60
 
 
 class PublishError(frappe.ValidationError):
@@ -214,30 +230,47 @@ def publish_many(events: list[Event], *, after_commit: bool = False, retries: in
 	return _send(encoded, shared, retries)
 
 
+def _backoff(attempt: int) -> float:
+	return min(0.1 * 2**attempt, 2)
+
+
 def _send(encoded: list, shared: list, retries: int) -> list[int]:
-	"""Run the publish script over `encoded` in one round trip (EVALSHA, no SCRIPT EXISTS first)."""
+	"""Run the publish script over `encoded` in one round trip (EVALSHA, no SCRIPT EXISTS first).
+
+	With retries, each chunk's call carries an id the script remembers once it ran, so a
+	retry after a lost reply returns the same sequence numbers and publishes nothing twice.
+	"""
 	chunks = [encoded[i : i + SCRIPT_BATCH] for i in range(0, len(encoded), SCRIPT_BATCH)]
 	counted = metrics.key()
+	call = f"{KEY_PREFIX}{frappe.local.site}:ran:{secrets.token_hex(12)}"
+	mark_ttl = RAN_MARK_MARGIN + int(sum(_backoff(a) for a in range(retries))) if retries else 0
+	shared = [*shared, str(mark_ttl)]
 	for attempt in range(retries + 1):
 		try:
 			connection = queue_redis.connection()
 			script = _script()
 			try:
-				return _evalsha(connection, script.sha, chunks, shared, counted)
+				return _evalsha(connection, script.sha, chunks, shared, counted, call)
 			except redis.exceptions.NoScriptError:  # a restarted Redis forgot it: nothing ran
 				script.sha = connection.script_load(_PUBLISH_LUA)
-				return _evalsha(connection, script.sha, chunks, shared, counted)
+				return _evalsha(connection, script.sha, chunks, shared, counted, call)
 		except redis.exceptions.ConnectionError as e:
 			if attempt == retries:
-				raise PublishError(f"Redis is unreachable, nothing was published: {e}")
-			time.sleep(min(0.1 * 2**attempt, 2))
+				# An earlier attempt may have run before its reply was lost; its mark kept it once.
+				ran = f"after {retries + 1} attempts each event was published once or not at all"
+				raise PublishError(
+					f"Redis is unreachable, {ran if retries else 'nothing was published'}: {e}"
+				)
+			time.sleep(_backoff(attempt))
 	raise AssertionError("unreachable")
 
 
-def _evalsha(connection: redis.Redis, sha: str, chunks: list, shared: list, counted: str) -> list[int]:
+def _evalsha(
+	connection: redis.Redis, sha: str, chunks: list, shared: list, counted: str, call: str
+) -> list[int]:
 	calls = []
-	for chunk in chunks:
-		keys = [*(key for event_keys, _args in chunk for key in event_keys), counted]
+	for n, chunk in enumerate(chunks):
+		keys = [*(key for event_keys, _args in chunk for key in event_keys), f"{call}:{n}", counted]
 		args = [*shared, *(arg for _keys, event_args in chunk for arg in event_args)]
 		calls.append((sha, len(keys), *keys, *args))
 	if len(calls) == 1:  # the usual case: no pipeline to build and unwind
