@@ -26,6 +26,7 @@ from . import (
 	browser,
 	fanout,
 	fragments,
+	history,
 	latency,
 	navigation,
 	phone_network,
@@ -51,6 +52,7 @@ MEASURES = {
 	"actions": actions.run,
 	"fragments": fragments.run,
 	"soak": soak.run,
+	"history": history.run,
 	"throughput": throughput.run,
 }
 
