@@ -26,6 +26,7 @@ from . import (
 	browser,
 	fanout,
 	fragments,
+	history,
 	latency,
 	navigation,
 	phone_network,
@@ -52,6 +53,7 @@ MEASURES = {
 	"actions": actions.run,
 	"fragments": fragments.run,
 	"soak": soak.run,
+	"history": history.run,
 	"throughput": throughput.run,
 	# Only on the swarm (make benchmark STACK=swarm runs it alone).
 	"roll": roll.run,

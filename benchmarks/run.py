@@ -56,6 +56,7 @@ class Sizes:
 	throughput_seconds: float = 3.0
 	token_samples: int = 100
 	soak_events: int = 100_000  # published to one page that stays open
+	history_rooms: int = 10_000  # rooms the history budget measure publishes to
 
 	def events_for(self, size: int) -> tuple[int, float]:
 		if size in self.fanout_events:
@@ -76,6 +77,7 @@ QUICK = Sizes(
 	throughput_seconds=1.0,
 	token_samples=20,
 	soak_events=11_000,
+	history_rooms=1_000,
 )
 
 

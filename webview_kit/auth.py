@@ -131,8 +131,22 @@ def _used_key(digest: str) -> str:
 	return frappe.cache.make_key(f"webview_kit:link-used:{digest}")
 
 
-def _revoked_key(user: str) -> str:
-	return frappe.cache.make_key(f"webview_kit:revoked:{user}")
+# Revoke marks are rows of Frappe's DefaultValue table under this parent, not cache keys:
+# the cache Redis evicts keys when full, and an evicted mark would let links issued before
+# the revoke open again.
+REVOKED_PARENT = "__webview_kit_revoked"
+
+
+def _revoked_at(user: str) -> float:
+	"""When `user`'s webview sessions were last revoked (0: never), read from the database."""
+	stored = frappe.db.get_value("DefaultValue", {"parent": REVOKED_PARENT, "defkey": user}, "defvalue")
+	return float(stored or 0)
+
+
+def _mark_revoked(user: str, at: float) -> None:
+	from frappe.defaults import set_default
+
+	set_default(user, repr(at), REVOKED_PARENT)
 
 
 # -- issue --------------------------------------------------------------------
@@ -220,7 +234,7 @@ def redeem(token: str, route: str) -> dict:
 	claims["link_id"] = digest[:12]
 	if claims["exp"] < time.time():
 		raise refuse("expired")
-	if claims["iat"] <= float(frappe.cache.get(_revoked_key(claims["user"])) or 0):
+	if claims["iat"] <= _revoked_at(claims["user"]):
 		raise refuse("revoked")
 	if claims["route"] != route.rstrip("/"):
 		raise refuse("wrong_route")
@@ -260,7 +274,7 @@ def revoke(user: str) -> int:
 	"""End every webview session of `user`, void their unused links, tell their pages; return how many ended."""
 	from frappe.sessions import delete_session
 
-	frappe.cache.set(_revoked_key(user), repr(time.time()), ex=max_ttl() + USED_MARK_TTL)
+	_mark_revoked(user, time.time())
 	sids = [sid for sid, _user, _data in webview_sessions(user)]
 	for sid in sids:
 		delete_session(sid, user=user, reason="Webview session revoked")
@@ -281,6 +295,17 @@ def prune_sessions() -> int:
 			delete_session(sid, user=user, reason="Webview session lifetime ended")
 			ended += 1
 	return ended
+
+
+def prune_revoke_marks() -> int:
+	"""Delete revoke marks older than any link they could still void (`scheduler_events`: hourly)."""
+	from frappe.utils import add_to_date
+
+	cutoff = add_to_date(None, seconds=-(max_ttl() + USED_MARK_TTL))
+	filters = {"parent": REVOKED_PARENT, "creation": ("<", cutoff)}
+	stale = frappe.db.count("DefaultValue", filters)
+	frappe.db.delete("DefaultValue", filters)
+	return stale
 
 
 # -- rate limits ----------------------------------------------------------------

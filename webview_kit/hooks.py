@@ -54,7 +54,13 @@ doc_events = {
 
 # End deep-link sessions past their lifetime even when nobody uses them again
 # and forget action outcomes past their window (Webview Settings)
-scheduler_events = {"hourly": ["webview_kit.auth.prune_sessions", "webview_kit.actions.prune_outcomes"]}
+scheduler_events = {
+	"hourly": [
+		"webview_kit.auth.prune_sessions",
+		"webview_kit.auth.prune_revoke_marks",
+		"webview_kit.actions.prune_outcomes",
+	]
+}
 
 # Deep-link claims and the sessions they started are state, not cache: keep them
 # through frappe.clear_cache() (saving a User, `bench migrate`, `bench clear-cache`)

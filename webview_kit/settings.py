@@ -27,6 +27,10 @@ DEFAULTS: dict[str, object] = {
 	"live_doctypes": "",
 	"realtime_on_web_pages": 0,
 	"action_outcome_ttl": 24 * 3600,
+	"history_room_kb": 1024,
+	"history_budget_mb": 256,
+	"presence_max_viewers": 50,
+	"presence_rate_limit": 60,
 }
 
 # The numeric settings for which 0 means "off" (no limit). Every other one refuses 0 when

@@ -57,7 +57,8 @@ class AuthTestCase(FrappeTestCase):
 		frappe.set_user("Administrator")
 		self.addCleanup(frappe.set_user, "Administrator")
 		# Links issued "in the past" by move_back_in_time must not predate an earlier test's revoke.
-		frappe.cache.delete(auth._revoked_key(READER))
+		frappe.db.delete("DefaultValue", {"parent": auth.REVOKED_PARENT, "defkey": READER})
+		frappe.db.commit()
 
 	def issue(self, user: str = READER, route: str = ROUTE, **kwargs) -> str:
 		return token_of(auth.issue_link(user, route, **kwargs))

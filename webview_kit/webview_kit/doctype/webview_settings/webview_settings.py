@@ -18,6 +18,10 @@ BOUNDS = {
 	"max_payload": (1024, 1024 * 1024),
 	"presence_lease": (3, 3600),
 	"action_outcome_ttl": (60, 30 * 24 * 3600),
+	"history_room_kb": (16, 1024 * 1024),
+	"history_budget_mb": (1, 1024 * 1024),
+	"presence_max_viewers": (1, 10_000),
+	"presence_rate_limit": (1, 100_000),
 }
 
 
