@@ -27,7 +27,7 @@ import frappe
 from frappe.utils import get_url
 
 from webview_kit import scope, settings
-from webview_kit.infra import metrics
+from webview_kit.infra import compat, metrics
 from webview_kit.publish import EVENT_SESSION_ENDED, publish, user_room
 
 __all__ = [
@@ -247,9 +247,10 @@ def start_session(claims: dict) -> None:
 	"""Sign the claims' user in with a brand-new session that reaches only the claims' route."""
 	from frappe.auth import LoginManager
 
+	lifetime = settings.get("session_lifetime")
 	frappe.local.login_manager = login = LoginManager()
-	login.login_as(claims["user"])
-	scope.begin(claims["route"], settings.get("session_lifetime"))
+	compat.login_as(login, claims["user"], ends=time.time() + lifetime)
+	scope.begin(claims["route"], lifetime)
 
 
 # -- revoke -------------------------------------------------------------------
@@ -267,7 +268,7 @@ def webview_sessions(user: str | None = None) -> list[tuple[str, str, dict]]:
 	)
 	if user:
 		query = query.where(sessions.user == user)
-	return [(sid, owner, frappe.safe_eval(data or "{}")) for sid, owner, data in query.run()]
+	return [(sid, owner, compat.parse_session_data(data)) for sid, owner, data in query.run()]
 
 
 def revoke(user: str) -> int:

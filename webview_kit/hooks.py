@@ -16,11 +16,13 @@ after_request = ["webview_kit.renderer.secure_headers"]
 # Opt-in: frappe.realtime.on that works on Frappe's own web pages, with catch-up (web_pages.py)
 update_website_context = ["webview_kit.web_pages.update_website_context"]
 
-# The socket server asks these before joining a document or DocType room: deep-link
-# sessions get only their page's rooms (webview_kit/api.py), other sessions Frappe's answer
+# The socket server asks these before joining a document or DocType room (v15 the first
+# two, v16 `has_permission`): deep-link sessions get only their page's rooms
+# (webview_kit/api.py), other sessions Frappe's answer
 override_whitelisted_methods = {
 	"frappe.realtime.can_subscribe_doc": "webview_kit.api.can_subscribe_doc",
 	"frappe.realtime.can_subscribe_doctype": "webview_kit.api.can_subscribe_doctype",
+	"frappe.realtime.has_permission": "webview_kit.api.has_permission",
 }
 
 # What a deep-link session may call besides its page: our page API, the socket
@@ -30,6 +32,7 @@ webview_allowed_methods = [
 	"frappe.realtime.get_user_info",
 	"frappe.realtime.can_subscribe_doc",
 	"frappe.realtime.can_subscribe_doctype",
+	"frappe.realtime.has_permission",
 	"frappe.auth.get_logged_user",
 	"ping",
 	"logout",

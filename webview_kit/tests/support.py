@@ -19,6 +19,7 @@ from frappe.utils import background_jobs
 from webview_kit_demo import setup, users
 
 from webview_kit import auth, publish
+from webview_kit.infra import compat
 
 
 def ensure_user(email: str, roles: tuple[str, ...] = (), enabled: bool = True) -> str:
@@ -238,7 +239,7 @@ def sessions_of(user: str) -> set[str]:
 def session_data(sid: str) -> dict:
 	frappe.db.commit()
 	(stored,) = frappe.db.sql_list("select sessiondata from tabSessions where sid = %s", sid)
-	return frappe.safe_eval(stored, None, {"_dict": frappe._dict})
+	return compat.parse_session_data(stored)
 
 
 def sign_in(claims: dict | None = None, user: str | None = None) -> str:

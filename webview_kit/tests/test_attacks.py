@@ -17,7 +17,7 @@ from frappe.share import add_docshare
 from webview_kit_demo.setup import DEMO_DOCTYPE
 
 from webview_kit import presence, renderer, scope
-from webview_kit.infra import health
+from webview_kit.infra import compat, health
 from webview_kit.publish import doc_room, room_head, user_room
 from webview_kit.settings import DOCTYPE as SETTINGS
 from webview_kit.tests.support import ensure_demo, ensure_user, session_data, sessions_of
@@ -141,7 +141,9 @@ class TestScopeGuard(AttackTestCase):
 		sid = self.client.get_cookie("sid").value
 		data = session_data(sid)
 		data[scope.SESSION_KEY]["expires"] = 1.0
-		frappe.db.sql("update tabSessions set sessiondata = %s where sid = %s", (str(data), sid))
+		frappe.db.sql(
+			"update tabSessions set sessiondata = %s where sid = %s", (compat.session_data_text(data), sid)
+		)
 		frappe.db.commit()
 		frappe.cache.hdel("session", sid)
 		self.assert_refused(self.get(ROUTE), 401)

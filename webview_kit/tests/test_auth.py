@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from webview_kit import auth, scope
 from webview_kit.auth import LinkError
+from webview_kit.infra import compat
 from webview_kit.publish import EVENT_SESSION_ENDED, room_head, user_room
 from webview_kit.tests.support import (
 	clear_room,
@@ -476,7 +477,9 @@ class TestSessions(AuthTestCase):
 		sid = sign_in(auth.redeem(self.issue(), ROUTE))
 		data = session_data(sid)
 		data[scope.SESSION_KEY]["expires"] = time.time() - 1
-		frappe.db.sql("update tabSessions set sessiondata = %s where sid = %s", (str(data), sid))
+		frappe.db.sql(
+			"update tabSessions set sessiondata = %s where sid = %s", (compat.session_data_text(data), sid)
+		)
 		frappe.cache.hdel("session", sid)
 		self.assertGreaterEqual(auth.prune_sessions(), 1)
 		self.assertNotIn(sid, sessions_of(READER))
