@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from engines import webkit, webkit_screen, webkit_user  # noqa: F401  (the WebKit lane's fixtures)
 from mobile import DEVICES, Editor, Orders, People
 
 from stack.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -36,6 +37,9 @@ DEVICE = "iPhone 13"  # pytest-playwright's --device picks another
 
 def pytest_configure(config):
 	config.addinivalue_line("markers", "phones: run each browser test once per phone in mobile.DEVICES")
+	config.addinivalue_line(
+		"markers", "webkit: the WebKit lane (WebKitGTK through WebDriver, e2e/engines.py)"
+	)
 
 
 def pytest_generate_tests(metafunc):
