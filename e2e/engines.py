@@ -9,6 +9,7 @@ the page exposes; nothing sleeps.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from stack.webkit import webkit_display, webkit_driver
 
-__all__ = ["WebKitPage", "webkit", "webkit_screen", "webkit_user"]
+__all__ = ["WebKitAppPage", "WebKitPage", "webkit", "webkit_app", "webkit_screen", "webkit_user"]
 
 RESULTS = Path("test-results")
 LIVE_TIMEOUT = 15_000
@@ -137,6 +138,24 @@ class WebKitPage:
 		return path
 
 
+class WebKitAppPage(WebKitPage):
+	"""A page in the app stand-in (stack/webkit-host): what it posts reaches the app natively."""
+
+	def __init__(self, driver, base_url: str, messages: Path):
+		super().__init__(driver, base_url)
+		self.messages = messages
+
+	def posted(self) -> list[dict]:
+		"""Every message the page posted to `webkit.messageHandlers.webviewKit`, in order."""
+		text = self.messages.read_text() if self.messages.exists() else ""
+		return [json.loads(line) for line in text.splitlines()]
+
+	def wait_for_posted(self, type_: str, timeout: float = 15_000) -> list[dict]:
+		"""The payloads of the messages of `type_` the app got, once there is one."""
+		payloads = lambda: [m["payload"] for m in self.posted() if m["type"] == type_]  # noqa: E731
+		return self.wait_until(payloads, timeout, f"the app gets a {type_!r} message")
+
+
 @pytest.fixture(scope="session")
 def webkit_screen() -> Iterator[None]:
 	"""Xvfb, from the first WebKit test of the run to the end of the run."""
@@ -157,6 +176,14 @@ def webkit(webkit_screen, base_url, request, tmp_path) -> Iterator[WebKitPage]:
 		if request.session.testsfailed > failed:
 			name = re.sub(r"[^\w.-]+", "-", request.node.name)
 			page.screenshot(RESULTS / f"webkit-{name}.png")
+
+
+@pytest.fixture
+def webkit_app(webkit_screen, base_url, tmp_path) -> Iterator[WebKitAppPage]:
+	"""A page in a fresh WebKitGTK WebView that an app hosts, as WKWebView hosts the page."""
+	messages = tmp_path / "posted.jsonl"
+	with webkit_driver(str(tmp_path / "webkitwebdriver.log"), app_messages=messages) as driver:
+		yield WebKitAppPage(driver, base_url, messages)
 
 
 @pytest.fixture(scope="session")
