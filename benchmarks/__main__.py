@@ -24,6 +24,7 @@ from stack.supervisor import StackError
 from . import (
 	actions,
 	browser,
+	engines,
 	fanout,
 	fragments,
 	latency,
@@ -45,6 +46,7 @@ MEASURES = {
 	"latency": latency.run,
 	"navigation": navigation.run,
 	"phone_network": phone_network.run,
+	"engines": engines.run,
 	"weight": weight.run,
 	"fanout": fanout.run,
 	"tokens": tokens.run,
