@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
@@ -101,10 +102,17 @@ class WebKitPage:
 		"""
 		ActionChains(self.driver).send_keys(text).perform()
 
-	def wait_until(self, condition: Callable[[], object], timeout: float = 15_000, what: str = "") -> object:
-		"""Return `condition()` once it is truthy; fail naming `what` after `timeout` ms."""
+	def wait_until(
+		self, condition: Callable[[], object], timeout: float = 15_000, what: str | Callable[[], str] = ""
+	) -> object:
+		"""Return `condition()` once it is truthy; fail naming `what` (or what it returns) after `timeout` ms."""
 		wait = WebDriverWait(self.driver, timeout / 1000, poll_frequency=0.05)
-		return wait.until(lambda _driver: condition(), f"not within {timeout:.0f} ms: {what}")
+		try:
+			return wait.until(lambda _driver: condition())
+		except TimeoutException:
+			raise AssertionError(
+				f"not within {timeout:.0f} ms: {what() if callable(what) else what}"
+			) from None
 
 	def wait_for(self, expression: str, timeout: float = 15_000):
 		"""Wait until the JS `expression` is truthy in the page."""
@@ -115,7 +123,7 @@ class WebKitPage:
 		self.wait_until(
 			lambda: seen.append(self.attribute(selector, name)) or seen[-1] == value,
 			timeout,
-			f"{selector}[{name}] is {value!r} (last seen {seen[-1:]})",
+			lambda: f"{selector}[{name}] is {value!r} (last seen {seen[-1:]})",
 		)
 
 	def wait_for_realtime(self, state: str, timeout: float = 15_000) -> None:
@@ -130,7 +138,7 @@ class WebKitPage:
 				text.search(seen[-1]) if isinstance(text, re.Pattern) else seen[-1] == text
 			)
 
-		self.wait_until(shown, timeout, f"{test_id} shows {text!r} (last seen {seen[-1:]})")
+		self.wait_until(shown, timeout, lambda: f"{test_id} shows {text!r} (last seen {seen[-1:]})")
 
 	def screenshot(self, path: Path) -> Path:
 		path.parent.mkdir(parents=True, exist_ok=True)

@@ -212,5 +212,5 @@ def test_the_templates_as_webkit_draws_them(webkit_app, accounts, webkit_user, e
 	orders.update(
 		order, status="On the way", eta="15 min", lines=[{"item": "Oat milk", "qty": 6, "rate": 2.2}]
 	)
-	webkit_app.wait_for_text("order-state", "On the way")
+	webkit_app.wait_for_text("order-state", "On the way", timeout=30_000)
 	shoot("order")

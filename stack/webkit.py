@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import glob
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,20 +56,21 @@ def webkit_driver(log_path: str | None = None, app_messages: Path | None = None)
 
 	options = webdriver.WebKitGTKOptions()
 	service = Service(executable_path=DRIVER, log_output=log_path or os.devnull)
-	with tempfile.TemporaryDirectory(prefix="wvk-webkit-app-") as data:
-		options.add_argument("--automation")
-		if app_messages:
-			options.binary_location = APP
-			options.set_capability("browserName", "webview-kit-host")  # the name it tells the driver
-			options.add_argument(f"--messages={app_messages}")
-			options.add_argument(f"--data={data}")
-		else:
-			options.binary_location = MINIBROWSER
-			options.add_argument("--enable-itp")
-		driver = webdriver.WebKitGTK(options=options, service=service)
-		try:
-			if not app_messages:
-				driver.set_window_rect(width=VIEWPORT[0], height=VIEWPORT[1] + TOOLBAR)
-			yield driver
-		finally:
-			driver.quit()
+	options.add_argument("--automation")
+	if app_messages:
+		options.binary_location = APP
+		options.set_capability("browserName", "webview-kit-host")  # the name it tells the driver
+		options.add_argument(f"--messages={app_messages}")
+		# The app's data store and cache, beside its messages (WebKit's processes may
+		# still write there as the session ends: the caller's folder outlives it).
+		options.add_argument(f"--data={app_messages.parent / 'app-data'}")
+	else:
+		options.binary_location = MINIBROWSER
+		options.add_argument("--enable-itp")
+	driver = webdriver.WebKitGTK(options=options, service=service)
+	try:
+		if not app_messages:
+			driver.set_window_rect(width=VIEWPORT[0], height=VIEWPORT[1] + TOOLBAR)
+		yield driver
+	finally:
+		driver.quit()
