@@ -24,6 +24,7 @@ from stack.supervisor import StackError
 from . import (
 	actions,
 	browser,
+	engines,
 	fanout,
 	fragments,
 	history,
@@ -47,6 +48,7 @@ MEASURES = {
 	"latency": latency.run,
 	"navigation": navigation.run,
 	"phone_network": phone_network.run,
+	"engines": engines.run,
 	"weight": weight.run,
 	"fanout": fanout.run,
 	"tokens": tokens.run,

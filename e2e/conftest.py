@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from engines import webkit, webkit_screen, webkit_user  # noqa: F401  (the WebKit lane's fixtures)
+from engines import webkit, webkit_app, webkit_screen, webkit_user  # noqa: F401  (the WebKit lane's fixtures)
 from mobile import DEVICES, Editor, Orders, People
 
 from stack.chromium import CHROMIUM, CHROMIUM_ARGS

@@ -9,18 +9,20 @@ the page exposes; nothing sleeps.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 from stack.webkit import webkit_display, webkit_driver
 
-__all__ = ["WebKitPage", "webkit", "webkit_screen", "webkit_user"]
+__all__ = ["WebKitAppPage", "WebKitPage", "webkit", "webkit_app", "webkit_screen", "webkit_user"]
 
 RESULTS = Path("test-results")
 LIVE_TIMEOUT = 15_000
@@ -100,10 +102,17 @@ class WebKitPage:
 		"""
 		ActionChains(self.driver).send_keys(text).perform()
 
-	def wait_until(self, condition: Callable[[], object], timeout: float = 15_000, what: str = "") -> object:
-		"""Return `condition()` once it is truthy; fail naming `what` after `timeout` ms."""
+	def wait_until(
+		self, condition: Callable[[], object], timeout: float = 15_000, what: str | Callable[[], str] = ""
+	) -> object:
+		"""Return `condition()` once it is truthy; fail naming `what` (or what it returns) after `timeout` ms."""
 		wait = WebDriverWait(self.driver, timeout / 1000, poll_frequency=0.05)
-		return wait.until(lambda _driver: condition(), f"not within {timeout:.0f} ms: {what}")
+		try:
+			return wait.until(lambda _driver: condition())
+		except TimeoutException:
+			raise AssertionError(
+				f"not within {timeout:.0f} ms: {what() if callable(what) else what}"
+			) from None
 
 	def wait_for(self, expression: str, timeout: float = 15_000):
 		"""Wait until the JS `expression` is truthy in the page."""
@@ -114,7 +123,7 @@ class WebKitPage:
 		self.wait_until(
 			lambda: seen.append(self.attribute(selector, name)) or seen[-1] == value,
 			timeout,
-			f"{selector}[{name}] is {value!r} (last seen {seen[-1:]})",
+			lambda: f"{selector}[{name}] is {value!r} (last seen {seen[-1:]})",
 		)
 
 	def wait_for_realtime(self, state: str, timeout: float = 15_000) -> None:
@@ -129,12 +138,30 @@ class WebKitPage:
 				text.search(seen[-1]) if isinstance(text, re.Pattern) else seen[-1] == text
 			)
 
-		self.wait_until(shown, timeout, f"{test_id} shows {text!r} (last seen {seen[-1:]})")
+		self.wait_until(shown, timeout, lambda: f"{test_id} shows {text!r} (last seen {seen[-1:]})")
 
 	def screenshot(self, path: Path) -> Path:
 		path.parent.mkdir(parents=True, exist_ok=True)
 		self.driver.get_screenshot_as_file(str(path))
 		return path
+
+
+class WebKitAppPage(WebKitPage):
+	"""A page in the app stand-in (stack/webkit-host): what it posts reaches the app natively."""
+
+	def __init__(self, driver, base_url: str, messages: Path):
+		super().__init__(driver, base_url)
+		self.messages = messages
+
+	def posted(self) -> list[dict]:
+		"""Every message the page posted to `webkit.messageHandlers.webviewKit`, in order."""
+		text = self.messages.read_text() if self.messages.exists() else ""
+		return [json.loads(line) for line in text.splitlines()]
+
+	def wait_for_posted(self, type_: str, timeout: float = 15_000) -> list[dict]:
+		"""The payloads of the messages of `type_` the app got, once there is one."""
+		payloads = lambda: [m["payload"] for m in self.posted() if m["type"] == type_]  # noqa: E731
+		return self.wait_until(payloads, timeout, f"the app gets a {type_!r} message")
 
 
 @pytest.fixture(scope="session")
@@ -157,6 +184,14 @@ def webkit(webkit_screen, base_url, request, tmp_path) -> Iterator[WebKitPage]:
 		if request.session.testsfailed > failed:
 			name = re.sub(r"[^\w.-]+", "-", request.node.name)
 			page.screenshot(RESULTS / f"webkit-{name}.png")
+
+
+@pytest.fixture
+def webkit_app(webkit_screen, base_url, tmp_path) -> Iterator[WebKitAppPage]:
+	"""A page in a fresh WebKitGTK WebView that an app hosts, as WKWebView hosts the page."""
+	messages = tmp_path / "posted.jsonl"
+	with webkit_driver(str(tmp_path / "webkitwebdriver.log"), app_messages=messages) as driver:
+		yield WebKitAppPage(driver, base_url, messages)
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,9 @@ import re
 
 import pytest
 import requests
-from engines import WebKitPage
 from mobile import SCREENSHOTS, TASK, link
 from test_actions import ROUTE
 from test_attacks import VIOLATIONS
-from test_bridge import HOSTS
 from weight import gzipped
 
 pytestmark = pytest.mark.webkit
@@ -110,27 +108,10 @@ def test_a_refused_link_shows_its_page_in_webkit(webkit, accounts, user, damage,
 
 # -- the native bridge -------------------------------------------------------------------
 # WKWebView registers `webkit.messageHandlers.webviewKit` before any of the page's scripts
-# run. WebKitGTK's WebDriver cannot: it has no WebDriver BiDi (no script.addPreloadScript:
-# the `webSocketUrl` capability is refused) and no command to register a script message
-# handler, so a test can only play the host after the page has loaded.
-NOT_BEFORE_LOAD = (
-	"WebKitGTK's WebDriver cannot define window.webkit.messageHandlers before the page's scripts run "
-	"(no BiDi preload scripts, no user-content commands); `ready` and html[data-host] are set at load"
-)
-
-
-def play_ios_host(page: WebKitPage) -> None:
-	"""Give the loaded page what WKWebView gives it, recording what it posts."""
-	page.evaluate("() => { window.__posted = [];" + HOSTS["ios"] + "}")
-
-
-def posted(page: WebKitPage, type_: str) -> list[dict]:
-	page.wait_for(f"__posted.some(([, m]) => m.type === {json.dumps(type_)})")
-	messages = page.evaluate("__posted")
-	assert {kind for kind, _message in messages} == {"object"}, "iOS gets objects, not JSON"
-	return [message["payload"] for _kind, message in messages if message["type"] == type_]
-
-
+# run. WebKitGTK's WebDriver cannot do that to MiniBrowser: it has no WebDriver BiDi (no
+# script.addPreloadScript: the `webSocketUrl` capability is refused) and no command to
+# register a script message handler. So these tests run in stack/webkit-host, a WebKitGTK
+# WebView that registers the handler as an iOS app does, and hears what the page posts.
 @pytest.fixture
 def task(editor, webkit_user):
 	name = editor.create("Return the pallets", share_with=(webkit_user,))
@@ -138,30 +119,39 @@ def task(editor, webkit_user):
 	editor.delete(name)
 
 
-def test_in_webkit_the_bridge_finds_the_ios_host_and_posts_it_objects(webkit, accounts, webkit_user, task):
-	webkit.open_live(link(accounts, webkit_user, "/webview/list"), "/webview/list")
-	assert webkit.evaluate("webviewKit.bridge.host") == "browser"  # WebKitGTK: no host of its own
-	play_ios_host(webkit)
-	assert webkit.evaluate("webviewKit.bridge.host") == "ios"
+def test_in_a_webkit_app_the_page_tells_the_app_it_is_ready_and_live(webkit_app, accounts, webkit_user, task):
+	webkit_app.open_live(link(accounts, webkit_user, "/webview/list"), "/webview/list")
 
-	webkit.click(f"[data-name='{task}'] a")
+	[ready] = webkit_app.wait_for_posted("ready")
+	assert ready["route"] == "/webview/list", ready
+	webkit_app.wait_until(lambda: {"state": "live"} in webkit_app.wait_for_posted("realtime"), what="live")
+	assert webkit_app.evaluate("webviewKit.bridge.host") == "ios"
+	assert webkit_app.attribute("html", "data-host") == "ios"
 
-	[navigate] = posted(webkit, "navigate")
+
+def test_in_a_webkit_app_a_tapped_row_asks_the_app_to_navigate_and_commands_are_answered(
+	webkit_app, accounts, webkit_user, task
+):
+	webkit_app.open_live(link(accounts, webkit_user, "/webview/list"), "/webview/list")
+
+	webkit_app.click(f"[data-name='{task}'] a")
+
+	[navigate] = webkit_app.wait_for_posted("navigate")
 	assert navigate["route"] == "/webview/document" and navigate["params"] == {"name": task}
-	assert webkit.url.endswith("/webview/list"), "the host navigates, not the page"
-	webkit.evaluate("webviewKit.bridge.on('greet', ({ name }) => `hello ${name}`)")
-	webkit.evaluate("webviewKit.bridge.receive({type: 'greet', payload: {name: 'app'}, id: 2})")
-	assert posted(webkit, "reply") == [{"id": 2, "ok": True, "result": "hello app"}]
-	webkit.evaluate("webviewKit.socket.disconnect()")  # as when the app was in the background
-	webkit.wait_for_realtime("reconnecting")
-	webkit.evaluate("webviewKit.bridge.receive({type: 'reconnect'})")
-	webkit.wait_for_realtime("live")
-	assert {"state": "live"} in posted(webkit, "realtime")
-
-
-@pytest.mark.skip(reason=NOT_BEFORE_LOAD)
-def test_in_webkit_the_page_tells_the_ios_host_it_is_ready():
-	"""Covered in Chromium by test_bridge.py::test_page_tells_the_host_it_is_ready_and_live."""
+	assert webkit_app.url.endswith("/webview/list"), "the app navigates, not the page"
+	# What the app's evaluateJavaScript calls.
+	webkit_app.evaluate("webviewKit.bridge.on('greet', ({ name }) => `hello ${name}`)")
+	webkit_app.evaluate("webviewKit.bridge.receive({type: 'theme', payload: {scheme: 'dark'}, id: 1})")
+	webkit_app.evaluate("webviewKit.bridge.receive({type: 'greet', payload: {name: 'app'}, id: 2})")
+	replies = webkit_app.wait_until(
+		lambda: len(webkit_app.wait_for_posted("reply")) == 2 and webkit_app.wait_for_posted("reply")
+	)
+	assert replies == [{"id": 1, "ok": True, "result": "dark"}, {"id": 2, "ok": True, "result": "hello app"}]
+	assert webkit_app.attribute("html", "data-theme") == "dark"
+	webkit_app.evaluate("webviewKit.socket.disconnect()")  # as when the app was in the background
+	webkit_app.wait_for_realtime("reconnecting")
+	webkit_app.evaluate("webviewKit.bridge.receive({type: 'reconnect'})")
+	webkit_app.wait_for_realtime("live")
 
 
 # -- screenshots -----------------------------------------------------------------------------
@@ -182,45 +172,45 @@ def tasks(editor, webkit_user):
 		editor.delete(name)
 
 
-def test_the_templates_as_webkit_draws_them(webkit, accounts, webkit_user, editor, orders, stack, tasks):
+def test_the_templates_as_webkit_draws_them(webkit_app, accounts, webkit_user, editor, orders, stack, tasks):
 	"""Each template in WebKit, saved beside the Chromium phones' screenshots (docs/templates.md)."""
 
 	def shoot(name: str) -> None:
-		webkit.screenshot(SCREENSHOTS / f"{name}-webkit.png")
+		webkit_app.screenshot(SCREENSHOTS / f"{name}-webkit.png")
 
-	webkit.open_live(link(accounts, webkit_user, "/webview/count"))
+	webkit_app.open_live(link(accounts, webkit_user, "/webview/count"))
 	stack.site_output(["webview", "count", "--user", webkit_user, "--upto", "20", "--interval", "0.01"])
-	webkit.wait_for_text("count", "20")
+	webkit_app.wait_for_text("count", "20")
 	shoot("count")
 
-	webkit.open_live(link(accounts, webkit_user, "/webview/progress"), "/webview/progress")
+	webkit_app.open_live(link(accounts, webkit_user, "/webview/progress"), "/webview/progress")
 	stack.site_output(["webview", "progress", "--user", webkit_user, "--steps", "3", "--interval", "0.05"])
-	webkit.wait_for_attribute("[data-live-progress]", "data-state", "done")
+	webkit_app.wait_for_attribute("[data-live-progress]", "data-state", "done")
 	shoot("progress-done")
 
 	pack = tasks("Pack order 1042", description="Pallets 1 to 4")
-	webkit.open_live(link(accounts, webkit_user, "/webview/document", name=pack), "/webview/document")
+	webkit_app.open_live(link(accounts, webkit_user, "/webview/document", name=pack), "/webview/document")
 	editor.update(pack, status="Working", priority="High", progress=60)
-	webkit.wait_for_text("field-status", "Working")
+	webkit_app.wait_for_text("field-status", "Working")
 	shoot("document")
 
 	tasks("Ship order 1042", priority="High")
-	webkit.open_live(link(accounts, webkit_user, "/webview/list"), "/webview/list")
-	webkit.wait_for("document.querySelectorAll('[data-testid=rows] > li').length === 2")
+	webkit_app.open_live(link(accounts, webkit_user, "/webview/list"), "/webview/list")
+	webkit_app.wait_for("document.querySelectorAll('[data-testid=rows] > li').length === 2")
 	shoot("list")
 
-	webkit.open_live(link(accounts, webkit_user, "/webview/presence", name=pack), "/webview/presence")
-	webkit.wait_for_text("presence-summary", "Only you are here")
+	webkit_app.open_live(link(accounts, webkit_user, "/webview/presence", name=pack), "/webview/presence")
+	webkit_app.wait_for_text("presence-summary", "Only you are here")
 	shoot("presence")
 
-	webkit.open_live(link(accounts, webkit_user, ROUTE, doctype=TASK, name=pack), ROUTE)
-	webkit.wait_for_text("workflow-state", "Open")
+	webkit_app.open_live(link(accounts, webkit_user, ROUTE, doctype=TASK, name=pack), ROUTE)
+	webkit_app.wait_for_text("workflow-state", "Open")
 	shoot("workflow")
 
 	order = orders.create("Café Lumen", webkit_user)
-	webkit.open_live(link(accounts, webkit_user, "/webview/order", name=order), "/webview/order")
+	webkit_app.open_live(link(accounts, webkit_user, "/webview/order", name=order), "/webview/order")
 	orders.update(
 		order, status="On the way", eta="15 min", lines=[{"item": "Oat milk", "qty": 6, "rate": 2.2}]
 	)
-	webkit.wait_for_text("order-state", "On the way")
+	webkit_app.wait_for_text("order-state", "On the way", timeout=30_000)
 	shoot("order")
