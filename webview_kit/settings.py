@@ -27,6 +27,7 @@ DEFAULTS: dict[str, object] = {
 	"live_doctypes": "",
 	"realtime_on_web_pages": 0,
 	"action_outcome_ttl": 24 * 3600,
+	"allow_self_issue": 0,
 }
 
 
