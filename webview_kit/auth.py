@@ -35,6 +35,7 @@ __all__ = [
 	"LinkError",
 	"can_issue_for",
 	"can_revoke_for",
+	"check_browser_session",
 	"issue_link",
 	"new_token",
 	"note_refusal",
@@ -90,6 +91,11 @@ REFUSALS = {
 	"revoked": ("This link is no longer valid", 410, "Ask the app for a new link."),
 	"wrong_route": ("This link is for a different page", 403, "Open the link exactly as the app gave it."),
 	"user_unavailable": ("This account cannot sign in here", 403, "Contact the app's support."),
+	"signed_in_as_other": (
+		"This browser is signed in as someone else",
+		409,
+		"Sign out in this browser first, or open the link in the app. Then ask the app for a new link.",
+	),
 }
 RATE_LIMITED = "rate_limited"
 RATE_LIMITED_PAGE = ("Too many attempts", 429, "Wait a minute, then ask the app for a new link.")
@@ -168,12 +174,21 @@ def max_ttl() -> int:
 
 def can_revoke_for(issuer: str, user: str) -> bool:
 	"""Whether `issuer` may end `user`'s webview sessions: their own, or any as an issuer."""
-	return issuer == user or bool(set(ISSUER_ROLES) & set(frappe.get_roles(issuer)))
+	return issuer == user or is_issuer(issuer)
+
+
+def is_issuer(user: str) -> bool:
+	"""Whether `user` holds a role that may issue links for others."""
+	return bool(set(ISSUER_ROLES) & set(frappe.get_roles(user)))
 
 
 def can_issue_for(issuer: str, user: str) -> bool:
 	"""Whether `issuer` may mint a session for `user` (see the module's docstring)."""
-	if user == "Administrator" or not can_revoke_for(issuer, user):
+	if user == "Administrator":
+		return False
+	# Self-issue only where Webview Settings allow it: a link of one's own, opened in
+	# someone else's browser, signs that browser in as oneself (login CSRF).
+	if not is_issuer(issuer) and not (issuer == user and settings.get("allow_self_issue")):
 		return False
 	if frappe.db.get_value("User", user, "user_type") == "System User":
 		if "System Manager" not in frappe.get_roles(issuer):
@@ -197,10 +212,11 @@ def issue_link(
 ) -> dict:
 	"""Return a single-use deep link signing `user` in to `route`, valid for `ttl` seconds."""
 	issuer = issuer or frappe.session.user
-	if not frappe.db.get_value("User", user, "enabled"):
-		frappe.throw(f"User {user} does not exist or is disabled", frappe.ValidationError)
+	# The right first: whoever may not issue gets one answer, whether `user` exists or not.
 	if not can_issue_for(frappe.session.user, user):
 		raise frappe.PermissionError(f"You may not issue a webview link for {user}")
+	if not frappe.db.get_value("User", user, "enabled"):
+		frappe.throw(f"User {user} does not exist or is disabled", frappe.ValidationError)
 	route = validate_route(route)
 	ttl = DEFAULT_TTL if ttl is None else int(ttl)
 	if not 1 <= ttl <= max_ttl():
@@ -241,6 +257,17 @@ def redeem(token: str, route: str) -> dict:
 	if not frappe.db.get_value("User", claims["user"], "enabled"):
 		raise refuse("user_unavailable")
 	return claims
+
+
+def check_browser_session(claims: dict) -> None:
+	"""LinkError when the redeeming browser holds a desk or website session of another user.
+
+	Replacing it would sign its owner in as the link's user without a word (login CSRF).
+	A webview session of another user is the kit's own, scoped to a page: it is replaced,
+	so that an app's WebView can switch accounts.
+	"""
+	if frappe.session.user not in ("Guest", claims["user"]) and scope.current() is None:
+		raise refuse("signed_in_as_other")
 
 
 def start_session(claims: dict) -> None:

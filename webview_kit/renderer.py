@@ -30,6 +30,7 @@ class WebviewLinkPage(BaseRenderer):
 		route = "/" + self.path
 		try:
 			claims = auth.redeem(scope.link_token(), route)
+			auth.check_browser_session(claims)
 		except auth.LinkError as error:
 			return self.refused(error)
 		auth.start_session(claims)

@@ -31,6 +31,7 @@ DEFAULTS: dict[str, object] = {
 	"history_budget_mb": 256,
 	"presence_max_viewers": 50,
 	"presence_rate_limit": 60,
+	"allow_self_issue": 0,
 }
 
 # The numeric settings for which 0 means "off" (no limit). Every other one refuses 0 when

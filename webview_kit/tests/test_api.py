@@ -6,6 +6,7 @@ from frappe.tests.utils import FrappeTestCase
 from webview_kit import api, auth, publish, scope
 from webview_kit.publish import doc_room, user_room
 from webview_kit.tests.support import clear_room, ensure_user, sessions_of, sign_in
+from webview_kit.tests.test_issuing_policy import allow_self_issue
 
 READER = "wvk-reader@example.com"
 OTHER = "wvk-other@example.com"
@@ -111,7 +112,9 @@ class TestIssueAndRevoke(ApiTestCase):
 		token = auth.issue_link(READER, ROUTE)["url"].split(f"?{scope.TOKEN_PARAM}=")[1]
 		return sign_in(auth.redeem(token, ROUTE))
 
-	def test_user_issues_a_link_for_themself(self):
+	def test_user_issues_a_link_for_themself_where_settings_allow_it(self):
+		allow_self_issue(1)
+		self.addCleanup(allow_self_issue, 0)
 		frappe.set_user(READER)
 		link = api.issue_link(READER, ROUTE, ttl="60", device="phone")
 		self.assertEqual(link["expires_in"], 60)

@@ -22,6 +22,7 @@ from webview_kit.tests.support import (
 	sessions_of,
 	sign_in,
 )
+from webview_kit.tests.test_issuing_policy import allow_self_issue
 
 ROUTE = "/webview/count"
 READER = "wvk-reader@example.com"
@@ -148,7 +149,14 @@ class TestIssue(AuthTestCase):
 		with self.assertRaises(frappe.ValidationError):
 			auth.issue_link(READER, ROUTE, ttl=-1)
 
-	def test_anyone_may_issue_a_link_for_themself(self):
+	def test_a_user_may_not_issue_a_link_for_themself_by_default(self):
+		frappe.set_user(READER)
+		with self.assertRaises(frappe.PermissionError):
+			auth.issue_link(READER, ROUTE)
+
+	def test_a_user_may_issue_a_link_for_themself_where_settings_allow_it(self):
+		allow_self_issue(1)
+		self.addCleanup(allow_self_issue, 0)
 		frappe.set_user(READER)
 		self.assertEqual(auth.redeem(self.issue(READER), ROUTE)["user"], READER)
 
