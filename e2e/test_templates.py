@@ -236,6 +236,28 @@ def test_presence_shows_who_joins_and_leaves(
 
 
 @pytest.fixture
+def one_viewer_listed(site_setting):
+	site_setting("webview_presence_max_viewers", 1)
+
+
+def test_a_room_past_the_viewer_cap_lists_the_first_and_says_how_many_more(
+	page: Page, browser: Browser, browser_context_args, accounts, ana, ben, task_for, one_viewer_listed
+):
+	name = task_for(ana, ben, title="Crowded dock")
+	open_page(page, link(accounts, ana, "/webview/presence", name=name), "/webview/presence")
+	bens_page = presence_page(
+		browser, browser_context_args, link(accounts, ben, "/webview/presence", name=name)
+	)
+	try:
+		more = page.get_by_test_id("viewers").locator("[data-presence=more]")
+		expect(more).to_have_text("and 1 more", timeout=EVENT_TIMEOUT)
+		expect(viewers(page)).to_have_text(["Ana (you)"])
+		expect(page.get_by_test_id("presence-summary")).to_have_text("You and 1 other person")
+	finally:
+		bens_page.context.close()
+
+
+@pytest.fixture
 def short_lease(site_setting):
 	"""Presence leases of 6 s while the test runs (pages renew every 2 s)."""
 	site_setting("webview_presence_lease", 6)

@@ -74,6 +74,7 @@ def revoke_sessions(user: str) -> dict:
 @clear_errors
 def presence_join(client: str, room: str | None = None) -> dict:
 	"""Hold or renew this page's presence lease; with `room`, among that room's viewers."""
+	presence.check_join_rate(frappe.session.sid)
 	followed = Room.parse(room).check_follow() if room else None
 	return presence.join(client, frappe.session.user, followed)
 

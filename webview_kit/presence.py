@@ -9,9 +9,13 @@ renewal in its room drops it. Every page counts in `live_count()`.
 
 A page that shows its viewers names a room (the presence page uses its document's
 room). Each change of that room's viewers publishes `webview_kit.presence` with the
-whole list to the room, so every socket server delivers it. The list carries a
-`version` that grows with every membership write, so a page that receives two lists
-out of order keeps the newer one.
+list to the room, coalesced (history keeps only the newest list, so presence never
+pushes a room's real events out), and every socket server delivers it. The list carries
+a `version` that grows with every membership write, so a page that receives two lists
+out of order keeps the newer one. It names at most *Viewers listed per room* people
+(and fewer if they would not fit in *Largest event*), and `more` counts the rest, so a
+crowded room still accepts every join. A session may join at most *Presence joins a
+minute per session* times a minute (`check_join_rate`).
 
 To show viewers on your own page, pass `presence_room=<room>` in the context (see
 `www/webview/presence.py`) and put `data-live-presence` on the list's container.
@@ -19,17 +23,19 @@ To show viewers on your own page, pass `presence_room=<room>` in the context (se
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import frappe
+from frappe import _
 from frappe.utils import get_fullname
 
-from webview_kit import settings
+from webview_kit import auth, settings
 from webview_kit.publish import publish
 from webview_kit.rooms import Room
 
-__all__ = ["EVENT_PRESENCE", "join", "lease", "leave", "live_count", "viewers"]
+__all__ = ["EVENT_PRESENCE", "check_join_rate", "join", "lease", "leave", "live_count", "viewers"]
 
 EVENT_PRESENCE = "webview_kit.presence"
 CLIENT_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -55,6 +61,17 @@ def _check_client(client: str) -> None:
 		frappe.throw("client must be 8 to 64 letters, digits, '-' or '_'", frappe.ValidationError)
 
 
+def check_join_rate(session: str) -> None:
+	"""Raise RateLimitExceededError once `session` joined more often this minute than allowed.
+
+	A page renews its lease every third of it, so a few joins a minute per page; a flood of
+	client ids from one session is refused before it touches any room.
+	"""
+	joined, _retry_after = auth.count_in_window("presence", session)
+	if joined > settings.get("presence_rate_limit"):
+		frappe.throw(_("Too many presence updates; try again in a minute."), frappe.RateLimitExceededError)
+
+
 def join(client: str, user: str, room: Room | None = None) -> dict:
 	"""Hold or renew `client`'s lease, among `room`'s viewers if given; return the room's state."""
 	_check_client(client)
@@ -76,7 +93,7 @@ def join(client: str, user: str, room: Room | None = None) -> dict:
 	expired, added, names, version = results[3:7]
 	state = _state(room, names, version, seconds)
 	if expired or added:
-		publish(room, EVENT_PRESENCE, state)
+		publish(room, EVENT_PRESENCE, state, coalesce=True)
 	return state
 
 
@@ -98,7 +115,7 @@ def leave(client: str, user: str, room: Room | None = None) -> dict:
 	removed, names, version = results[1:4]
 	state = _state(room, names, version, lease())
 	if removed:
-		publish(room, EVENT_PRESENCE, state)
+		publish(room, EVENT_PRESENCE, state, coalesce=True)
 	return state
 
 
@@ -138,6 +155,14 @@ def _state(room: Room, names: list[bytes], version: int, seconds: int) -> dict:
 	for member in names:
 		user = member.decode().split(SEPARATOR, 1)[0]
 		clients[user] = clients.get(user, 0) + 1
-	people = [{"user": user, "name": get_fullname(user), "clients": n} for user, n in clients.items()]
-	people.sort(key=lambda p: (p["name"].lower(), p["user"]))
-	return {"room": str(room), "version": int(version), "lease": seconds, "viewers": people}
+	users = sorted(clients, key=lambda user: (get_fullname(user).lower(), user))
+	state = {"room": str(room), "version": int(version), "lease": seconds, "viewers": [], "more": len(users)}
+	room_left = settings.get("max_payload") - len(json.dumps(state)) - len(str(len(users)))
+	for user in users[: settings.get("presence_max_viewers")]:
+		person = {"user": user, "name": get_fullname(user), "clients": clients[user]}
+		room_left -= len(json.dumps(person)) + 2
+		if room_left < 0:
+			break
+		state["viewers"].append(person)
+		state["more"] -= 1
+	return state

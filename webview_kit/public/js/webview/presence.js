@@ -66,7 +66,9 @@ export class Presence {
 		const others = viewers.filter((v) => v.user !== me);
 		const list = this.root.querySelector("[data-presence=list]");
 		list.replaceChildren(...viewers.map((viewer) => person(viewer, viewer.user === me)));
-		this.text("summary", summary(others.length, viewers.length > others.length));
+		// A crowded room names only some of its viewers and counts the rest.
+		if (state.more) list.append(andMore(state.more));
+		this.text("summary", summary(others.length + (state.more || 0), viewers.length > others.length));
 		const now = new Map(others.map((v) => [v.user, v.name]));
 		if (this.known) {
 			const joined = [...now].filter(([user]) => !this.known.has(user)).map(([, name]) => `${name} joined`);
@@ -92,6 +94,13 @@ function person(viewer, isMe) {
 	const name = li.appendChild(document.createElement("span"));
 	name.className = "wvk-person";
 	name.textContent = isMe ? `${viewer.name} (you)` : viewer.name;
+	return li;
+}
+
+function andMore(count) {
+	const li = document.createElement("li");
+	li.dataset.presence = "more";
+	li.textContent = `and ${count} more`;
 	return li;
 }
 
