@@ -134,6 +134,11 @@ def cmd_lint(stack: Stack, args: argparse.Namespace) -> int:
 	ruff = [sys.executable, "-m", "ruff"]
 	paths = ["webview_kit", "apps", "stack", "e2e", "benchmarks"]
 	checks = [[*ruff, "check", *paths], [*ruff, "format", "--check", *paths]]
+	tsc = REPO / "node_modules" / ".bin" / "tsc"
+	if not tsc.exists():  # typescript is a devDependency: the bench's production install leaves it out
+		subprocess.run(["yarn", "install", "--frozen-lockfile", "--non-interactive"], cwd=REPO, check=True)
+	# The page side's types (types/webview-kit.d.ts) against a small typed example.
+	checks.append([str(tsc), "--noEmit", "-p", "types"])
 	return max(subprocess.run(check, cwd=REPO).returncode for check in checks)
 
 

@@ -36,6 +36,7 @@ import dataclasses
 import json
 
 import frappe
+from frappe import _
 from frappe.model import no_value_fields, table_fields
 from frappe.utils import get_fullname
 
@@ -205,7 +206,7 @@ def check_read(doctype: str, name: str) -> None:
 		raise frappe.PermissionError(f"{doctype} is not a live DocType")
 	# The same answer for "missing" and "not yours": names are not to be probed.
 	if not name or not Room.of_doc(doctype, name).readable_by(frappe.session.user):
-		raise frappe.PermissionError("You cannot open this document")
+		raise frappe.PermissionError(_("You cannot open this document"))
 
 
 def title_field(doctype: str) -> str:

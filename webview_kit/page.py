@@ -9,6 +9,7 @@ rooms here is also what binds a deep-link session to them (`scope.bind_page`).
 import json
 
 import frappe
+from frappe import _
 from frappe.sessions import get_csrf_token
 
 from webview_kit import fragments, live, presence, progress, scope, shell, tickets, workflow
@@ -16,7 +17,7 @@ from webview_kit.infra import compat
 from webview_kit.publish import EVENT_COUNT, EVENT_SESSION_ENDED, room_head
 from webview_kit.rooms import Room
 
-__all__ = ["EVENTS", "require_user", "webview_context"]
+__all__ = ["EVENTS", "MESSAGES", "direction", "require_user", "webview_context"]
 
 # The events the page's scripts listen for, by the short names they use.
 EVENTS = {
@@ -31,10 +32,53 @@ EVENTS = {
 }
 
 
+# What the page's scripts pass to __() (public/js/webview/translate.js); the page carries
+# their translations in the user's language, as Frappe's web forms do (test_translations
+# checks that every __() string of the scripts is here).
+MESSAGES = (
+	"Connecting…",
+	"Reconnecting…",
+	"You are offline. Updates resume when you are back.",
+	"This session has ended. Open the link from the app again.",
+	"Some updates were missed; showing the latest state.",
+	"Sending…",
+	"You may not do this here.",
+	"The server refused this ({0}).",
+	"{0} joined",
+	"{0} left",
+	"{0} (you)",
+	"Only you are here",
+	"Nobody is here",
+	"1 other person",
+	"{0} other people",
+	"You and {0}",
+	"Waiting to start",
+	"Done",
+	"Failed: {0}",
+	"Step {0} of {1}: {2}",
+	"{0} added",
+	"{0} changed",
+	"{0} removed",
+)
+# Written right to left; Frappe's own is_rtl() knows ar, he, fa and ps only.
+RTL_LANGUAGES = frozenset({"ar", "he", "fa", "ps", "ur", "ckb", "dv", "sd", "ug", "yi"})
+
+
+def direction(lang: str | None = None) -> str:
+	"""The text direction, "rtl" or "ltr", of `lang` (default: this request's language)."""
+	lang = lang or frappe.local.lang or "en"
+	return "rtl" if lang.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+def translated_messages() -> dict[str, str]:
+	"""The page scripts' messages that have a translation in this request's language."""
+	return {text: _(text) for text in MESSAGES if _(text) != text}
+
+
 def require_user() -> str:
 	"""Return the signed-in user, or fail with 403 for Guest."""
 	if frappe.session.user == "Guest":
-		raise frappe.PermissionError("Open this page through a webview link to sign in.")
+		raise frappe.PermissionError(_("Open this page through a webview link to sign in."))
 	return frappe.session.user
 
 
@@ -49,6 +93,7 @@ def webview_context(context, rooms: list[str | Room], lists: list[str] = ()) -> 
 	scope.bind_page([str(room) for room in followed], list(lists))
 	heads = {str(room): room_head(room) for room in followed}
 	context.webview_shell = shell.current()
+	context.webview_lang, context.webview_dir = frappe.local.lang or "en", direction()
 	config = {
 		"site": frappe.local.site,
 		"user": frappe.session.user,
@@ -56,6 +101,7 @@ def webview_context(context, rooms: list[str | Room], lists: list[str] = ()) -> 
 		# A deep-link session reaches its own page only: links to other pages go through the app.
 		"scoped": scope.current() is not None,
 		"events": EVENTS,
+		"messages": translated_messages(),
 		"rooms": {
 			str(room): {
 				"seq": heads[str(room)]["seq"],

@@ -3,10 +3,11 @@
 from urllib.parse import urlencode
 
 import frappe
+from frappe.translate import get_language
 from frappe.website.page_renderers.base_renderer import BaseRenderer
 from werkzeug.wrappers import Response
 
-from webview_kit import auth, scope, shell
+from webview_kit import auth, page, scope, shell
 from webview_kit.infra import metrics
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -54,8 +55,12 @@ class WebviewLinkPage(BaseRenderer):
 		else:
 			title, status, hint = auth.REFUSALS[error.reason]
 			reason, headers = error.reason, {}
+		# Frappe chose the request's language before it knew the session was a Guest's; ask
+		# again now: a Guest's language is the browser's (Accept-Language), as Frappe does it.
+		lang = frappe.local.lang = get_language()
 		html = frappe.render_template(
-			"templates/webview/link_error.html", {"title": title, "hint": hint, "reason": reason}
+			"templates/webview/link_error.html",
+			{"title": title, "hint": hint, "reason": reason, "lang": lang, "dir": page.direction(lang)},
 		)
 		headers = {**NO_STORE, "Content-Security-Policy": REFUSAL_POLICY, **headers}
 		return Response(html, status=status, headers=headers, content_type="text/html; charset=utf-8")

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 import frappe
+from frappe import _
 
 from webview_kit import scope
 
@@ -123,11 +124,11 @@ class Room:
 	def check_follow(self, session=None) -> Room:
 		"""Return the room, or raise PermissionError (the same for "missing" and "not yours")."""
 		if not self.can_follow(session):
-			raise frappe.PermissionError(CANNOT_FOLLOW)
+			raise frappe.PermissionError(_(CANNOT_FOLLOW))
 		return self
 
 	def check_readable(self) -> Room:
 		"""Return the room if the session's user may read it, else raise PermissionError."""
 		if not self.readable_by(frappe.session.user):
-			raise frappe.PermissionError(CANNOT_FOLLOW)
+			raise frappe.PermissionError(_(CANNOT_FOLLOW))
 		return self

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 import frappe
+from frappe import _
 
 __all__ = [
 	"ROUTE_PREFIX",
@@ -106,7 +107,7 @@ def bind_page(rooms: list[str], lists: list[str] = ()) -> None:
 	if scope.rooms is None:
 		_save(Scope(scope.route, scope.expires, tuple(rooms), tuple(lists)))
 	elif not (set(rooms) <= set(scope.rooms) and set(lists) <= set(scope.lists)):
-		raise frappe.PermissionError(ONE_PAGE_ONLY)
+		raise frappe.PermissionError(_(ONE_PAGE_ONLY))
 
 
 def _save(scope: Scope) -> None:
@@ -162,17 +163,17 @@ def enforce() -> None:
 		from frappe.sessions import delete_session
 
 		delete_session(frappe.session.sid, frappe.session.user, reason="Webview session lifetime ended")
-		raise frappe.SessionExpired("This webview session has ended. Open the link from the app again.")
+		raise frappe.SessionExpired(_("This webview session has ended. Open the link from the app again."))
 	# frappe.app runs `cmd` as a method whatever the path, from the query or any body, and
 	# none of our pages sends it.
 	if "cmd" in frappe.form_dict:
-		raise frappe.PermissionError(ONE_PAGE_ONLY)
+		raise frappe.PermissionError(_(ONE_PAGE_ONLY))
 	# A new deep link may replace the session: the renderer redeems it, or refuses it.
 	request = frappe.request
 	if link_token() is not None and request.path.startswith(ROUTE_PREFIX):
 		return
 	if not is_allowed(request.path, scope.route) and not may_fetch_file(request.path, scope):
-		raise frappe.PermissionError(ONE_PAGE_ONLY)
+		raise frappe.PermissionError(_(ONE_PAGE_ONLY))
 
 
 def may_fetch_file(path: str, scope: Scope) -> bool:

@@ -245,3 +245,48 @@ class TestCountPage(RequestTestCase):
 		head = publish.room_head(user_room(READER))
 		self.assertIn(json.dumps(head["epoch"]), page)
 		self.assertRegex(page, rf'"{user_room(READER)}": \{{"seq": 3, "epoch": "{head["epoch"]}"')
+
+
+class TestOneSessionSites(RequestTestCase):
+	"""Sites with `deny_multiple_sessions`: Frappe keeps each user's `simultaneous_sessions`
+	most recently active sessions, webview sessions among them (docs/deep-links.md)."""
+
+	def setUp(self):
+		super().setUp()
+		frappe.db.set_single_value("System Settings", "deny_multiple_sessions", 1)
+		frappe.db.commit()
+		self.addCleanup(self.allow_multiple_sessions)
+
+	def allow_multiple_sessions(self):
+		frappe.db.set_single_value("System Settings", "deny_multiple_sessions", 0)
+		frappe.db.set_value("User", READER, "simultaneous_sessions", 2)
+		frappe.db.commit()
+
+	def allow_sessions(self, count: int) -> None:
+		frappe.db.set_value("User", READER, "simultaneous_sessions", count)
+		frappe.db.commit()
+
+	def desk_login(self):
+		desk = wsgi_client()
+		login = request(desk, "/api/method/login", method="POST", data={"usr": READER, "pwd": PASSWORD})
+		self.assertEqual(login.status_code, 200, msg=login.get_data(as_text=True)[:300])
+		return desk
+
+	def desk_user(self, desk) -> str | None:
+		response = request(desk, "/api/method/frappe.auth.get_logged_user")
+		return response.json.get("message") if response.status_code == 200 else None
+
+	def test_with_two_sessions_allowed_a_deep_link_keeps_the_desk_session(self):
+		self.allow_sessions(2)  # Frappe's default
+		desk = self.desk_login()
+		self.sign_in_by_link()
+		self.assertEqual(self.get(ROUTE).status_code, 200)
+		self.assertEqual(self.desk_user(desk), READER)
+		self.assertEqual(self.get(ROUTE).status_code, 200)
+
+	def test_with_one_session_allowed_a_deep_link_signs_the_desk_out(self):
+		self.allow_sessions(1)
+		desk = self.desk_login()
+		self.sign_in_by_link()
+		self.assertEqual(self.get(ROUTE).status_code, 200)
+		self.assertNotEqual(self.desk_user(desk), READER)

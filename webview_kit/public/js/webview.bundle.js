@@ -7,6 +7,7 @@
 // from a <script type="module" src="..."> of their app's assets (it runs after this bundle,
 // before the page connects; the page's content security policy runs no other inline script).
 import { mountActions } from "./webview/actions.js";
+import { announcer } from "./webview/announce.js";
 import { bindElements } from "./webview/bindings.js";
 import { Bridge } from "./webview/bridge.js";
 import { mountDoc } from "./webview/doc.js";
@@ -17,6 +18,7 @@ import { mountProgress } from "./webview/progress.js";
 import { WebviewKit } from "./webview/realtime.js";
 import { cacheShell } from "./webview/shell.js";
 import { connect } from "./webview/socket.js";
+import { setMessages } from "./webview/translate.js";
 import { mountWorkflow } from "./webview/workflow.js";
 
 const TEMPLATES = {
@@ -26,8 +28,11 @@ const TEMPLATES = {
 	"[data-live-workflow]": mountWorkflow,
 };
 
-const kit = new WebviewKit(JSON.parse(document.getElementById("wvk-config").textContent));
+const config = JSON.parse(document.getElementById("wvk-config").textContent);
+setMessages(config.messages);
+const kit = new WebviewKit(config);
 window.webviewKit = kit;
+kit.announce = announcer(document.querySelector("[data-announcer]"));
 kit.bridge = new Bridge(kit);
 kit.presence = new Presence(kit);
 bindElements(kit, document);

@@ -13,6 +13,8 @@
 // What an action changes reaches the page the way every change does: through its rooms
 // (the acting page also catches up on them once the answer is in).
 
+import { __ } from "./translate.js";
+
 const ACT = "/api/method/webview_kit.api.act";
 const UNKNOWN_FATE = new Set([408, 425, 429, 502, 503, 504]);
 const SENDING = "Sending…";
@@ -99,7 +101,7 @@ function refusal(body, status) {
 		if (first.message) return plain(first.message);
 	} catch {}
 	if (body.exception) return plain(String(body.exception).replace(/^[\w.]+: /, ""));
-	return status === 403 ? "You may not do this here." : `The server refused this (${status}).`;
+	return status === 403 ? __("You may not do this here.") : __("The server refused this ({0}).", [status]);
 }
 
 function plain(html) {
@@ -116,7 +118,7 @@ async function run(kit, control, name, args) {
 	busy(control, true);
 	say("pending", "");
 	try {
-		const result = await kit.act(name, args, { onSending: () => say("sending", SENDING) });
+		const result = await kit.act(name, args, { onSending: () => say("sending", __(SENDING)) });
 		say("done", "");
 		if (control.tagName === "FORM") control.reset();
 		control.dispatchEvent(new CustomEvent("webviewkit:acted", { bubbles: true, detail: { name, result } }));

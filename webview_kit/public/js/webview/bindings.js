@@ -5,7 +5,8 @@
 // Modifiers: data-bind-attr="value" sets that attribute instead of the text;
 // data-bind-var="--value" sets that CSS custom property instead; data-bind-format=
 // "percent" appends "%"; data-bind-state also mirrors the value (lower case) into
-// data-state for styling; data-bind-flash briefly highlights a changed value.
+// data-state for styling; data-bind-flash briefly highlights a changed value;
+// data-bind-announce="Count: {0}" has the page's live region say the new value (announce.js).
 // Without data-bind-field the element shows the whole event data as JSON.
 
 const calm = matchMedia("(prefers-reduced-motion: reduce)");
@@ -20,6 +21,8 @@ export function show(el, value) {
 		const shown = d.bindFormat === "percent" && text !== "" ? `${text}%` : text;
 		if (el.textContent === shown) return;
 		el.textContent = shown;
+		// data-bind-announce="Count: {0}": the page's live region says it, rate-limited.
+		if (d.bindAnnounce) window.webviewKit?.announce?.(d.bindAnnounce.replace("{0}", shown));
 		if ("bindFlash" in d && !calm.matches) el.animate?.([{ backgroundColor: "var(--flash)" }, {}], 1200);
 	}
 	if ("bindState" in d) d.state = text.toLowerCase();

@@ -1,6 +1,7 @@
 // The page's side of the bridge to the app hosting the WebView.
 //
-// One message shape both ways: {type, payload}. The page sends `ready` (rendered),
+// One message shape both ways: {v, type, payload}, `v` the protocol version (PROTOCOL; types
+// in types/webview-kit.d.ts). The page sends `ready` (rendered),
 // `realtime` ({state}) on every connection change, `close`, `navigate` ({url, route,
 // params}) and any custom type; it posts them to whichever host is there:
 //   iOS WKWebView         window.webkit.messageHandlers.webviewKit.postMessage(object)
@@ -15,6 +16,8 @@
 // with webView.postMessage(json). Built in: `reconnect`, `reload`, `theme`
 // ({scheme: "light"|"dark"|"system"}); pages add their own with bridge.on(type, fn).
 // A command with an `id` is answered with {type: "reply", payload: {id, ok, result|error}}.
+
+export const PROTOCOL = 1;
 
 const HOSTS = [
 	["ios", () => window.webkit?.messageHandlers?.webviewKit, (host, message) => host.postMessage(message)],
@@ -49,7 +52,7 @@ export class Bridge {
 	send(type, payload = {}) {
 		for (const [, find, post] of HOSTS) {
 			const host = find();
-			if (host) return post(host, { type, payload }), true;
+			if (host) return post(host, { v: PROTOCOL, type, payload }), true;
 		}
 		return false;
 	}

@@ -3,6 +3,8 @@
 // This adds what markup cannot say: the row count on the root (data-count, for the empty
 // state) and a spoken note of each change in [data-announce].
 
+import { __ } from "./translate.js";
+
 export function mountList(kit, root) {
 	const rows = root.querySelector("[data-fragment]");
 	const title = (row) => row.querySelector("[data-field]")?.textContent || row.dataset.name;
@@ -13,8 +15,9 @@ export function mountList(kit, root) {
 	document.addEventListener("webviewkit:fragment", ({ detail }) => {
 		if (detail.target !== rows.dataset.fragment) return;
 		if (detail.element && detail.element !== rows) {
-			const change = detail.op === "remove" ? "removed" : detail.existed ? "changed" : "added";
-			if (detail.op !== "remove" || detail.existed) announce(`${title(detail.element)} ${change}`);
+			const name = [title(detail.element)];
+			if (detail.op === "remove") detail.existed && announce(__("{0} removed", name));
+			else announce(detail.existed ? __("{0} changed", name) : __("{0} added", name));
 		}
 		root.dataset.count = rows.children.length;
 	});

@@ -7,6 +7,8 @@
 // closed. Viewer lists arrive as `webview_kit.presence` events; each has a version, and
 // an older list than the one shown is ignored.
 
+import { __ } from "./translate.js";
+
 const JOIN = "webview_kit.api.presence_join";
 const LEAVE = "webview_kit.api.presence_leave";
 
@@ -71,8 +73,8 @@ export class Presence {
 		this.text("summary", summary(others.length + (state.more || 0), viewers.length > others.length));
 		const now = new Map(others.map((v) => [v.user, v.name]));
 		if (this.known) {
-			const joined = [...now].filter(([user]) => !this.known.has(user)).map(([, name]) => `${name} joined`);
-			const left = [...this.known].filter(([user]) => !now.has(user)).map(([, name]) => `${name} left`);
+			const joined = [...now].filter(([user]) => !this.known.has(user)).map(([, name]) => __("{0} joined", [name]));
+			const left = [...this.known].filter(([user]) => !now.has(user)).map(([, name]) => __("{0} left", [name]));
 			if (joined.length || left.length) this.text("activity", [...joined, ...left].join(". "));
 		}
 		this.known = now;
@@ -93,7 +95,7 @@ function person(viewer, isMe) {
 	avatar.textContent = viewer.name.slice(0, 1).toUpperCase();
 	const name = li.appendChild(document.createElement("span"));
 	name.className = "wvk-person";
-	name.textContent = isMe ? `${viewer.name} (you)` : viewer.name;
+	name.textContent = isMe ? __("{0} (you)", [viewer.name]) : viewer.name;
 	return li;
 }
 
@@ -105,9 +107,9 @@ function andMore(count) {
 }
 
 function summary(others, meToo) {
-	if (!others) return meToo ? "Only you are here" : "Nobody is here";
-	const people = `${others} other ${others === 1 ? "person" : "people"}`;
-	return meToo ? `You and ${people}` : people;
+	if (!others) return meToo ? __("Only you are here") : __("Nobody is here");
+	const people = others === 1 ? __("1 other person") : __("{0} other people", [others]);
+	return meToo ? __("You and {0}", [people]) : people;
 }
 
 function randomId() {

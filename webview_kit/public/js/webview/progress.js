@@ -2,6 +2,8 @@
 // stages, stage, percent, state, message), so the latest one is all the page needs.
 // <main data-live-progress data-job="..."> with data-job set follows that job only.
 
+import { __ } from "./translate.js";
+
 export function mountProgress(kit, root) {
 	const pinned = root.dataset.job;
 	// The page's policy allows no inline style: the rendered bar gets its width here.
@@ -9,7 +11,11 @@ export function mountProgress(kit, root) {
 	bar.style.setProperty("--value", bar.getAttribute("aria-valuenow"));
 	kit.on(kit.events.progress, (progress) => {
 		if (pinned && progress.job !== pinned) return;
+		const before = root.querySelector("[data-progress=status]").textContent;
 		render(root, progress);
+		// The stage and the outcome are announced; the ticking percentage is not.
+		const now = root.querySelector("[data-progress=status]").textContent;
+		if (now !== before) kit.announce?.(now);
 	});
 }
 
@@ -43,8 +49,8 @@ function stageState(p, i) {
 
 function status(p) {
 	const stage = p.stages[p.stage];
-	if (p.state === "queued") return "Waiting to start";
-	if (p.state === "done") return "Done";
-	if (p.state === "failed") return `Failed: ${stage}`;
-	return `Step ${p.stage + 1} of ${p.stages.length}: ${stage}`;
+	if (p.state === "queued") return __("Waiting to start");
+	if (p.state === "done") return __("Done");
+	if (p.state === "failed") return __("Failed: {0}", [stage]);
+	return __("Step {0} of {1}: {2}", [p.stage + 1, p.stages.length, stage]);
 }

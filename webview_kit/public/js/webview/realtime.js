@@ -11,6 +11,8 @@
 // The socket comes from the caller: the webview shell opens its own (webview.bundle.js), and
 // the include for Frappe's web pages (realtime_pages.bundle.js) hands over Frappe's.
 
+import { __ } from "./translate.js";
+
 const CATCH_UP = "/api/method/webview_kit.api.catch_up";
 const APPLIED_KEPT = 10000;
 
@@ -64,6 +66,12 @@ export class WebviewKit {
 		this.handlers.get(event).push(handler);
 	}
 
+	/** Stop calling `handler` for `event` (a page that unmounts a part). */
+	off(event, handler) {
+		const handlers = this.handlers.get(event);
+		if (handlers) this.handlers.set(event, handlers.filter((h) => h !== handler));
+	}
+
 	get state() {
 		return document.body.dataset.realtime;
 	}
@@ -73,7 +81,7 @@ export class WebviewKit {
 		const changed = this.state !== state;
 		document.body.dataset.realtime = state;
 		const banner = document.querySelector(".wvk-banner");
-		if (banner) banner.textContent = message || BANNERS[state] || "";
+		if (banner) banner.textContent = message || (BANNERS[state] ? __(BANNERS[state]) : "");
 		if (changed) signal("state", { state });
 	}
 
@@ -278,7 +286,7 @@ export class WebviewKit {
 		// A page with fragments is rendered afresh (`refresh`, fragments.js) and continues from
 		// that rendering's position; others apply each event's latest value and go on from the head.
 		this.resyncs += 1;
-		this.setState("reconnecting", "Some updates were missed; showing the latest state.");
+		this.setState("reconnecting", __("Some updates were missed; showing the latest state."));
 		const fresh = this.refresh && (await this.refresh())[room.name];
 		if (fresh) {
 			room.seq = fresh.seq;
