@@ -25,9 +25,10 @@ def end_without_connecting() -> None:
 		return
 	rollback = db.rollback
 
-	def rollback_if_connected(*, save_point=None):
+	def rollback_if_connected(*, save_point=None, **options):
+		# `options`: v16's rollback also takes `chain` (frappe.app ends a request with it).
 		if db._conn is not None or save_point:
-			return rollback(save_point=save_point)
+			return rollback(save_point=save_point, **options)
 		# What Frappe's rollback does, minus the SQL: there is no transaction to end.
 		db.before_commit.reset()
 		db.after_commit.reset()
