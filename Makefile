@@ -5,6 +5,12 @@
 RUN := stack/run
 # native, docker, or auto: docker when an engine answers, native otherwise.
 STACK ?= auto
+# FRAPPE=16: build the bench from Frappe's version-16 with Python 3.14 (a machine that has it,
+# Debian forky or newer; give it a WEBVIEW_KIT_CACHE of its own). docs/operations.md
+ifeq ($(FRAPPE),16)
+export FRAPPE_BRANCH ?= version-16
+export BENCH_PYTHON ?= /usr/bin/python3.14
+endif
 
 # A phone on the same network: HOST=0.0.0.0 binds the front to every address (links use this
 # machine's own), PUBLIC_URL=https://… makes links and QR codes use a tunnel or reverse proxy.

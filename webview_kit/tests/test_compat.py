@@ -40,7 +40,8 @@ def on_session_creation(method: str):
 	def patched(hook=None, default="_KEEP_DEFAULT_LIST", app_name=None):
 		hooks = get_hooks(hook, default, app_name)
 		if hook is None:
-			return {**hooks, "on_session_creation": [*hooks.get("on_session_creation", []), method]}
+			created = [*hooks.get("on_session_creation", []), method]
+			return frappe._dict({**hooks, "on_session_creation": created})  # v16 reads hooks as attributes
 		return hooks
 
 	with patch.object(frappe, "get_hooks", patched):

@@ -110,7 +110,13 @@ class TestSocketCatchUp(FrappeTestCase):
 				"WVK_REDIS_CLIENT": redis_client_module(),
 			}
 			run = subprocess.run(
-				[node, "--test", "--test-reporter=spec", str(HANDLERS / "tests")],
+				# The files, not their folder: Node 24 reads --test arguments as files or globs only.
+				[
+					node,
+					"--test",
+					"--test-reporter=spec",
+					*map(str, sorted((HANDLERS / "tests").glob("*.test.js"))),
+				],
 				env=env,
 				capture_output=True,
 				text=True,
