@@ -73,7 +73,7 @@ class SwarmStack:
 
 	@property
 	def url(self) -> str:
-		"""The published front; the routing mesh answers on the machine's loopback too."""
+		"""The published front (a host-mode port: every address of the node, loopback too)."""
 		return f"http://127.0.0.1:{self._port}"
 
 	@property
@@ -90,6 +90,7 @@ class SwarmStack:
 			"WEBVIEW_KIT_SWARM_STACK": self.name,
 			"FRONT_TEMPLATE_DIGEST": digest(REPO / "stack" / "nginx" / "webview_kit.conf.template"),
 			"TRUSTED_PROXIES_DIGEST": digest(REPO / "docker" / "nginx" / "trusted-proxies.envsh"),
+			"FOLLOW_UPSTREAMS_DIGEST": digest(REPO / "docker" / "nginx" / "follow-upstreams.sh"),
 		}
 
 	# -- lifecycle -----------------------------------------------------------
