@@ -183,7 +183,7 @@ class SwarmStack:
 		]
 
 	def site_command(self, args: list[str], step: str, show: bool = False, env: dict | None = None) -> None:
-		argv = self._exec_argv(args, env, None, "backend")
+		argv = self._exec_argv(args, env, None, "worker")
 		done = subprocess.run(argv, capture_output=not show, text=True, stdin=subprocess.DEVNULL)
 		if done.returncode != 0:
 			output = "its output is above." if show else f"\n{done.stdout}\n{done.stderr}"
@@ -191,7 +191,7 @@ class SwarmStack:
 
 	def site_output(self, args: list[str], site: str | None = None) -> str:
 		done = subprocess.run(
-			self._exec_argv(args, None, site, "backend"),
+			self._exec_argv(args, None, site, "worker"),
 			capture_output=True,
 			text=True,
 			stdin=subprocess.DEVNULL,
