@@ -73,7 +73,7 @@ class SwarmStack:
 
 	@property
 	def url(self) -> str:
-		"""The published front; the routing mesh answers on the machine's loopback too."""
+		"""The published front (a host-mode port: every address of the node, loopback too)."""
 		return f"http://127.0.0.1:{self._port}"
 
 	@property
@@ -90,6 +90,7 @@ class SwarmStack:
 			"WEBVIEW_KIT_SWARM_STACK": self.name,
 			"FRONT_TEMPLATE_DIGEST": digest(REPO / "stack" / "nginx" / "webview_kit.conf.template"),
 			"TRUSTED_PROXIES_DIGEST": digest(REPO / "docker" / "nginx" / "trusted-proxies.envsh"),
+			"FOLLOW_UPSTREAMS_DIGEST": digest(REPO / "docker" / "nginx" / "follow-upstreams.sh"),
 		}
 
 	# -- lifecycle -----------------------------------------------------------
@@ -182,7 +183,7 @@ class SwarmStack:
 		]
 
 	def site_command(self, args: list[str], step: str, show: bool = False, env: dict | None = None) -> None:
-		argv = self._exec_argv(args, env, None, "backend")
+		argv = self._exec_argv(args, env, None, "worker")
 		done = subprocess.run(argv, capture_output=not show, text=True, stdin=subprocess.DEVNULL)
 		if done.returncode != 0:
 			output = "its output is above." if show else f"\n{done.stdout}\n{done.stderr}"
@@ -190,7 +191,7 @@ class SwarmStack:
 
 	def site_output(self, args: list[str], site: str | None = None) -> str:
 		done = subprocess.run(
-			self._exec_argv(args, None, site, "backend"),
+			self._exec_argv(args, None, site, "worker"),
 			capture_output=True,
 			text=True,
 			stdin=subprocess.DEVNULL,

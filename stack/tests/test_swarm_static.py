@@ -25,6 +25,7 @@ ENV = {
 	"WEBVIEW_KIT_PUBLIC_URL": "http://127.0.0.1:8080",
 	"FRONT_TEMPLATE_DIGEST": "0123abcd",
 	"TRUSTED_PROXIES_DIGEST": "4567ef01",
+	"FOLLOW_UPSTREAMS_DIGEST": "89ab2345",
 }
 LONG_RUNNING = sorted(set(SERVICES.values()))
 
@@ -77,7 +78,8 @@ def test_two_web_and_two_socket_servers_roll_one_at_a_time_healthy_first(swarm):
 		roll = deploy["update_config"]
 		assert roll["parallelism"] == 1 and roll["order"] == "start-first", name
 		assert roll["failure_action"] == "rollback", name
-	assert swarm["services"]["frontend"]["deploy"]["update_config"]["order"] == "start-first"
+	# A host-mode port has one task per node: the front cannot start its successor first.
+	assert swarm["services"]["frontend"]["deploy"]["update_config"]["order"] == "stop-first"
 
 
 @pytest.mark.parametrize("name", ["mariadb", "redis-cache", "redis-queue", "scheduler"])
@@ -137,4 +139,17 @@ def test_the_front_gets_the_template_and_proxy_script_as_configs_named_by_conten
 	assert targets == {
 		"front-template": "/etc/nginx/templates/default.conf.template",
 		"trusted-proxies": "/docker-entrypoint.d/15-trusted-proxies.envsh",
+		"follow-upstreams": "/docker-entrypoint.d/40-follow-upstreams.sh",
 	}
+	assert (SWARM_FILE.parent / configs["follow-upstreams"]["file"]).resolve() == (
+		REPO / "docker" / "nginx" / "follow-upstreams.sh"
+	)
+
+
+def test_every_service_resolves_to_its_tasks_and_the_front_follows_them(swarm):
+	"""No virtual IPs or routing mesh: they need IPVS, which a host's kernel may lack."""
+	for name, service in swarm["services"].items():
+		assert service["deploy"]["endpoint_mode"] == "dnsrr", name
+	assert swarm["services"]["frontend"]["ports"][0]["mode"] == "host"
+	follower = next(c for c in swarm["services"]["frontend"]["configs"] if c["source"] == "follow-upstreams")
+	assert follower["mode"] & 0o111, "the entrypoint runs only executable scripts"
