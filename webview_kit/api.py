@@ -43,10 +43,13 @@ def clear_errors(method):
 
 @frappe.whitelist(methods=["GET"])
 @clear_errors
-def catch_up(room: str, after: int = 0, epoch: str | None = None) -> dict:
-	"""Events of `room` after sequence `after` (or a gap flag and the latest snapshot)."""
+def catch_up(room: str, after: int = 0, epoch: str | None = None, probe: str | None = None) -> dict:
+	"""Events of `room` after sequence `after` (or a gap flag and the latest snapshot).
+
+	With `probe`, also tell this page's socket whether it is in the room yet (publish.history).
+	"""
 	followed = Room.parse(room).check_follow()
-	answer = publish.history(followed, int(after), epoch or None)
+	answer = publish.history(followed, int(after), epoch or None, probe or None)
 	metrics.count_catch_up(answer)
 	return answer
 

@@ -21,6 +21,7 @@ To publish from your app::
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from webview_kit.rooms import Room, RoomError
 
 __all__ = [
 	"EVENT_COUNT",
+	"EVENT_JOINED",
 	"EVENT_SESSION_ENDED",
 	"Event",
 	"PublishError",
@@ -49,10 +51,12 @@ __all__ = [
 
 EVENT_COUNT = "webview_kit.count"
 EVENT_SESSION_ENDED = "webview_kit.session_ended"
+EVENT_JOINED = "webview_kit.joined"  # a catch-up's probe: see _probe_messages
 CHANNEL = "events"  # the channel Frappe's socket.io server subscribes to
 KEY_PREFIX = "webview_kit:room:"
 CATCH_UP_LIMIT = 1000
 MAX_SEQ = 2**63  # sequences are Redis integers, and stream ids `<seq>-0`
+PROBE = re.compile(r"[0-9a-f]{8,32}")
 
 # Publishes a batch of events in order, counts them in the metrics, and returns their
 # sequence numbers.
@@ -393,19 +397,23 @@ def room_head(room: str | Room) -> dict:
 	}
 
 
-def history(room: str | Room, after: int, epoch: str | None = None) -> dict:
+def history(room: str | Room, after: int, epoch: str | None = None, probe: str | None = None) -> dict:
 	"""Events of `room` after sequence `after`, or a gap flag and a snapshot if history lost some.
 
-	A different `epoch` means the room's counters restarted (Redis lost its data), so the
-	caller's `after` means nothing any more and it gets a gap too.
+	A different `epoch`, or an `after` beyond the head, means the room's history restarted
+	(forgotten, expired, or Redis lost its data) since the caller read it, so its `after`
+	means nothing any more: it gets a gap too, with the new history's latest values.
+	With `probe`, see `_probe_messages`.
 	"""
 	if not isinstance(after, int) or not 0 <= after < MAX_SEQ:
 		raise PublishError(f"after must be a sequence number: a whole number from 0 to {MAX_SEQ - 1}")
-	meta, latest, entries = _read(room, with_stream=True, after=after)
+	if probe is not None and not PROBE.fullmatch(probe):
+		raise PublishError("probe must be 8 to 32 lowercase hexadecimal characters")
+	meta, latest, entries = _read(room, with_stream=True, after=after, probe=probe)
 	head = int(meta.get(b"seq", 0))
 	current_epoch = meta.get(b"epoch", b"").decode()
 	events = [json.loads(fields[b"e"]) for _id, fields in entries]
-	restarted = bool(epoch) and epoch != current_epoch
+	restarted = (bool(epoch) and epoch != current_epoch) or after > head
 	missing = after < int(meta.get(b"trimmed", 0)) or (after < head and not events)
 	gap = restarted or missing
 	result = {"epoch": current_epoch, "head": head, "gap": gap, "events": [] if restarted else events}
@@ -414,14 +422,35 @@ def history(room: str | Room, after: int, epoch: str | None = None) -> dict:
 	return result
 
 
-def _read(room: str, with_stream: bool, after: int = 0) -> tuple:
+def _probe_messages(room: Room, probe: str) -> list[str]:
+	"""Channel messages that tell a page whether its socket is in `room` yet.
+
+	Frappe v15's `doc_subscribe` answers nothing, so a page cannot know when its socket
+	joined a document room. The catch-up publishes `EVENT_JOINED` {probe, via} into the room
+	and then into the caller's user room, which every socket of the user joined on connect,
+	and reads history in the same transaction. The socket server relays both, in order, to
+	the page's socket: if the room's copy comes first the socket was in the room before the
+	read, so the read plus the live events miss nothing; if the user room's copy comes alone,
+	it was not yet, and the page asks again.
+	"""
+	opening = '{"namespace":' + json.dumps(frappe.local.site) + ',"event":' + json.dumps(EVENT_JOINED)
+	user = str(Room.of_user(frappe.session.user))
+	return [
+		f'{opening},"room":{json.dumps(to)},"message":{json.dumps({"probe": probe, "via": to})}}}'
+		for to in (str(room), user)
+	]
+
+
+def _read(room: str | Room, with_stream: bool, after: int = 0, probe: str | None = None) -> tuple:
 	meta_key, stream_key, latest_key = _keys(str(room))
 	try:
 		pipe = queue_redis.connection().pipeline(transaction=True)
+		for message in _probe_messages(Room.parse(room), probe) if probe else ():
+			pipe.publish(CHANNEL, message)
 		pipe.hgetall(meta_key)
 		pipe.hgetall(latest_key)
 		if with_stream:
 			pipe.xrange(stream_key, min=f"{after + 1}-0", max="+", count=CATCH_UP_LIMIT)
-		return tuple(pipe.execute())
+		return tuple(pipe.execute())[2 if probe else 0 :]
 	except redis.exceptions.ConnectionError as e:
 		raise PublishError(f"Redis is unreachable: {e}")

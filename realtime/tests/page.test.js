@@ -172,7 +172,7 @@ test("a question left unanswered when the socket drops is asked again on the nex
 	answer["webview_kit.catch_up"] = () => page.drop();
 	page.connect();
 	await reaches("reconnecting");
-	await kit.rooms.get(c.room).syncing?.catch(() => {}); // the unanswered catch-up gave up
+	await kit.rooms.get(c.room).syncing?.promise.catch(() => {}); // the unanswered catch-up gave up
 	answer["webview_kit.catch_up"] = handler;
 	page.connect();
 	await reaches("live");

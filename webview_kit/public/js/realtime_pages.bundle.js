@@ -8,6 +8,9 @@
 //   through the kit's ordered delivery: caught up from the position the page rendered at and
 //   after every reconnect, in order, each once; handlers get the event's data, as stock ones do;
 // - any other event (stock `frappe.publish_realtime`) reaches the handler as it arrives.
+// `frappe.realtime.off` removes what `on` added, as stock's does: Frappe passes both arguments
+// on to socket.io's emitter, so `off(event, handler)` removes that handler's first listing and
+// `off(event)` the event's first handler (its `fn` is undefined, like the handler asked for).
 import { WebviewKit } from "./webview/realtime.js";
 
 const realtime = frappe.realtime;
@@ -24,10 +27,15 @@ if (socket) {
 	const relayed = new Set();
 	realtime.on = (event, handler) => {
 		if (!kit.socket) kit.start(socket);
-		kit.on(event, (data) => handler(data));
+		kit.on(event, Object.assign((data) => handler(data), { handler }));
 		if (relayed.has(event)) return;
 		relayed.add(event);
 		stockOn(event, (payload) => relay(event, payload));
+	};
+	realtime.off = (event, handler) => {
+		const listed = kit.handlers.get(event) || [];
+		const at = listed.findIndex((each) => each.handler === handler || handler === undefined);
+		if (at >= 0) kit.off(event, listed[at]);
 	};
 }
 

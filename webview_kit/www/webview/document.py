@@ -11,6 +11,7 @@ def get_context(context):
 	doctype, name, room = live.requested_doc_room()
 	# The room's position first, the document second: a save in between is replayed, not lost.
 	webview_context(context, [room])
+	context.room = str(room)
 	doc = frappe.get_doc(doctype, name)
 	context.doc = live.doc_state(doc)
 	context.files = live.doc_files(doc)

@@ -7,17 +7,22 @@
 // Each tap gets an id made here; the server runs an id once and answers a retry with the
 // first outcome. So a request whose fate is unknown (no answer, a gateway error, offline)
 // is sent again with the same id, with backoff, and the control says "Sending…" meanwhile;
-// only the server's own refusal is shown as an error. While running, the control is
+// only the server's own refusal is shown as an error. A tap still without its answer is kept
+// in sessionStorage: a page reloaded meanwhile sends it again with the same id, so the reload
+// does not run it twice either (webviewkit:acted on document, detail.resumed, says it ended).
+// While running, the control is
 // disabled, aria-busy and `.wvk-pending`; its state is in data-action-state
 // (pending|sending|done|error); its message goes to the nearest [data-action-status].
-// What an action changes reaches the page the way every change does: through its rooms
-// (the acting page also catches up on them once the answer is in).
+// What an action changes reaches the page the way every change does: through its rooms. (A
+// page still reconnecting gets it in its catch-up, which waits until the socket is in its
+// rooms: realtime.js.)
 
 import { __ } from "./translate.js";
 
 const ACT = "/api/method/webview_kit.api.act";
 const UNKNOWN_FATE = new Set([408, 425, 429, 502, 503, 504]);
 const SENDING = "Sending…";
+const PENDING = "wvk-pending-actions"; // sessionStorage: {id: {name, args, page}} still unanswered
 
 export function newId() {
 	return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -25,6 +30,11 @@ export function newId() {
 
 export function mountActions(kit, root) {
 	kit.act = (name, args = {}, { id = newId(), onSending } = {}) => act(kit, name, args, id, onSending);
+	for (const [id, { name, args, page }] of Object.entries(pending())) {
+		if (page !== here()) continue;
+		const done = (result) => signalActed(document, { name, result, id, resumed: true });
+		kit.act(name, args, { id }).then(done, () => {}); // a refusal now has no control to show it on
+	}
 	root.addEventListener("click", (event) => {
 		const button = event.target.closest("button[data-action]");
 		if (!button) return;
@@ -40,6 +50,15 @@ export function mountActions(kit, root) {
 }
 
 async function act(kit, name, args, id, onSending) {
+	remember(id, { name, args, page: here() });
+	try {
+		return await send(kit, name, args, id, onSending);
+	} finally {
+		remember(id, null);
+	}
+}
+
+async function send(kit, name, args, id, onSending) {
 	for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
 		if (navigator.onLine !== false) {
 			let response = null;
@@ -57,10 +76,7 @@ async function act(kit, name, args, id, onSending) {
 			} catch {} // no answer: the request may or may not have run
 			if (response && !UNKNOWN_FATE.has(response.status)) {
 				const body = await response.json().catch(() => ({}));
-				if (response.ok) {
-					settle(kit);
-					return body.message.result;
-				}
+				if (response.ok) return body.message.result;
 				throw Object.assign(new Error(refusal(body, response.status)), { status: response.status });
 			}
 		}
@@ -69,14 +85,30 @@ async function act(kit, name, args, id, onSending) {
 	}
 }
 
-// The action's events were published before its answer. A socket still joining its rooms
-// (just back online) can miss them until the next event; so a room that got nothing by
-// shortly after the answer catches up. Usually the event came first and nothing is sent.
-function settle(kit) {
-	const before = [...kit.rooms.values()].map((room) => [room, room.seq]);
-	setTimeout(() => {
-		for (const [room, seq] of before) if (room.seq === seq) kit.sync(room).catch((e) => kit.handleFetchError(e));
-	}, 500);
+function here() {
+	return location.pathname + location.search;
+}
+
+function pending() {
+	try {
+		return JSON.parse(sessionStorage.getItem(PENDING)) || {};
+	} catch {
+		return {}; // storage off (a private mode) or unreadable: nothing to resume
+	}
+}
+
+/** Keep `entry` as invocation `id`'s, or forget it (null) once the server answered. */
+function remember(id, entry) {
+	const all = pending();
+	if (entry) all[id] = entry;
+	else delete all[id];
+	try {
+		sessionStorage.setItem(PENDING, JSON.stringify(all));
+	} catch {} // full or off: only a reload's retry is lost, as before
+}
+
+function signalActed(target, detail) {
+	target.dispatchEvent(new CustomEvent("webviewkit:acted", { bubbles: true, detail }));
 }
 
 // After `delay`, or sooner when the device is back online or the page reconnects.
@@ -121,7 +153,7 @@ async function run(kit, control, name, args) {
 		const result = await kit.act(name, args, { onSending: () => say("sending", __(SENDING)) });
 		say("done", "");
 		if (control.tagName === "FORM") control.reset();
-		control.dispatchEvent(new CustomEvent("webviewkit:acted", { bubbles: true, detail: { name, result } }));
+		signalActed(control, { name, result });
 	} catch (error) {
 		say("error", error.message);
 	} finally {

@@ -8,6 +8,8 @@
 // data-state for styling; data-bind-flash briefly highlights a changed value;
 // data-bind-announce="Count: {0}" has the page's live region say the new value (announce.js).
 // Without data-bind-field the element shows the whole event data as JSON.
+// Inside an element with data-room="<room>", only that room's events are shown: a page that
+// follows two documents does not show one's fields in the other's place.
 
 const calm = matchMedia("(prefers-reduced-motion: reduce)");
 
@@ -28,11 +30,18 @@ export function show(el, value) {
 	if ("bindState" in d) d.state = text.toLowerCase();
 }
 
+/** Whether `el` shows events of `room`: those of its data-room, or of every room without one. */
+export function boundTo(el, room) {
+	const bound = el.closest("[data-room]")?.dataset.room;
+	return !bound || bound === room;
+}
+
 /** Show each event in the [data-bind-event] elements under `root` that name it, found when
  * it arrives: elements a fragment adds or morphs are bound like the page's own. */
 export function bindElements(kit, root) {
-	kit.on("*", (data, { event }) => {
+	kit.on("*", (data, { event, room }) => {
 		for (const el of root.querySelectorAll(`[data-bind-event="${CSS.escape(event)}"]`)) {
+			if (!boundTo(el, room)) continue;
 			const field = el.dataset.bindField;
 			if (field) show(el, data?.[field]);
 			else el.textContent = JSON.stringify(data);

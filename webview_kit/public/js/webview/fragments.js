@@ -75,8 +75,12 @@ export function apply({ target: name, op, html, id }) {
 }
 
 /** Morph every fragment to the server's rendering now; resolves to the fresh page's room positions. */
-async function refresh() {
-	const response = await fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+async function refresh(signal) {
+	const response = await fetch(location.href, {
+		credentials: "same-origin",
+		headers: { Accept: "text/html" },
+		signal,
+	});
 	if (!response.ok) throw Object.assign(new Error(`${response.status} ${location.pathname}`), { status: response.status });
 	const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
 	for (const next of fresh.querySelectorAll("[data-fragment]")) {

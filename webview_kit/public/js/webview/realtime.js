@@ -8,6 +8,9 @@
 // The page's state is on <body data-realtime="connecting|live|reconnecting|offline|ended">;
 // each change is also a `webviewkit:state` event on document ({detail: {state}}), and
 // a lost stretch of history (the page shows the latest state instead) a `webviewkit:resync`.
+// A room the page joins by a socket event (a document's) counts as caught up only once the
+// catch-up's probe (publish.py, _probe_messages) showed the socket was in it before history
+// was read: Frappe's `doc_subscribe` says nothing when it has joined.
 // The socket comes from the caller: the webview shell opens its own (webview.bundle.js), and
 // the include for Frappe's web pages (realtime_pages.bundle.js) hands over Frappe's.
 
@@ -15,6 +18,12 @@ import { __ } from "./translate.js";
 
 const CATCH_UP = "/api/method/webview_kit.api.catch_up";
 const APPLIED_KEPT = 10000;
+const JOINED = "webview_kit.joined"; // publish.EVENT_JOINED
+// Live events held while a room catches up: the oldest go past this, and are fetched again.
+const BUFFER_KEPT = 1000;
+// A catch-up (its answer, or its probe's verdict) that takes longer is given up and asked again.
+const CATCH_UP_TIMEOUT = 10000;
+const UNKNOWN_FATE = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 const BANNERS = {
 	connecting: "Connecting…",
@@ -29,7 +38,8 @@ class Room {
 		this.seq = seq;
 		this.epoch = epoch;
 		this.subscribe = subscribe; // [socket event, ...args] that joins it, from the server
-		this.syncing = null;
+		this.joined = !subscribe; // whether the socket is known to be in it (user rooms: on connect)
+		this.syncing = null; // the catch-up under way: {promise, controller}
 		this.buffer = [];
 	}
 }
@@ -44,6 +54,8 @@ export class WebviewKit {
 		this.applied = [];
 		this.initial = Object.fromEntries(Object.entries(config.rooms).map(([name, pos]) => [name, pos.seq]));
 		this.resyncs = 0;
+		this.probes = new Map(); // probe id -> [room, resolve(joined)]
+		this.connecting = 0; // connects whose catch-ups are under way
 		this.rooms = new Map(Object.entries(config.rooms).map(([name, pos]) => [name, new Room(name, pos)]));
 		if (config.catch_up === "socket") this.catchUpOnTheSocket();
 	}
@@ -66,10 +78,11 @@ export class WebviewKit {
 		this.handlers.get(event).push(handler);
 	}
 
-	/** Stop calling `handler` for `event` (a page that unmounts a part). */
+	/** Stop calling `handler` for `event` (its first listing, as socket.io's emitter does). */
 	off(event, handler) {
-		const handlers = this.handlers.get(event);
-		if (handlers) this.handlers.set(event, handlers.filter((h) => h !== handler));
+		const handlers = this.handlers.get(event) || [];
+		const at = handlers.indexOf(handler);
+		if (at >= 0) handlers.splice(at, 1);
 	}
 
 	get state() {
@@ -115,14 +128,23 @@ export class WebviewKit {
 		this.setState(this.everConnected ? "reconnecting" : "connecting");
 		this.everConnected = true;
 		this.retryDelay = 250;
-		for (const room of this.rooms.values()) if (room.subscribe) this.socket.emit(...room.subscribe);
+		for (const room of this.rooms.values()) {
+			// A catch-up of the last connection (perhaps hung) must not hold this one up.
+			this.stopSync(room);
+			if (!room.subscribe) continue;
+			room.joined = false;
+			this.socket.emit(...room.subscribe);
+		}
+		this.connecting += 1;
 		try {
 			await Promise.all([...this.rooms.values()].map((room) => this.sync(room)));
 			if (!this.socket.connected) return;
 			if (!performance.getEntriesByName("webviewkit:live").length) performance.mark("webviewkit:live");
 			this.setState("live");
 		} catch (error) {
-			this.handleFetchError(error);
+			this.handleFetchError(error); // stopped by a newer connection: that one goes on
+		} finally {
+			this.connecting -= 1;
 		}
 	}
 
@@ -171,49 +193,82 @@ export class WebviewKit {
 	}
 
 	handleFetchError(error) {
-		if (error.status === 401 || error.status === 403) this.end();
+		if (error?.status === 401 || error?.status === 403) this.end();
 	}
 
 	// -- ordered delivery ------------------------------------------------------
 	receive(event, envelope) {
 		if (event === this.events.session_ended) return this.end();
+		if (event === JOINED) return this.probed(envelope);
 		const room = envelope && this.rooms.get(envelope.room);
 		if (!room || typeof envelope.seq !== "number") return;
-		if (room.syncing) room.buffer.push(envelope);
+		if (room.syncing) this.hold(room, envelope);
 		else this.accept(room, envelope);
 	}
 
 	accept(room, envelope) {
-		if (envelope.epoch !== room.epoch && room.epoch) return this.resync(room, envelope);
-		if (envelope.seq <= room.seq) return; // seen already
-		if (envelope.seq === room.seq + 1 || !room.epoch) return this.apply(room, envelope);
-		room.buffer.push(envelope); // a gap: fetch what is missing first (even for a coalesced event:
+		// Another epoch: the room's history restarted. The catch-up says so (it is asked with
+		// the epoch the page knows) and the page resyncs.
+		const restarted = envelope.epoch !== room.epoch && room.epoch;
+		if (!restarted && envelope.seq <= room.seq) return; // seen already
+		if (!restarted && envelope.seq === room.seq + 1) return this.apply(room, envelope);
+		this.hold(room, envelope); // a gap: fetch what is missing first (even for a coalesced event:
 		// the missing ones may be other events of the room)
-		this.sync(room).catch((error) => this.handleFetchError(error));
+		this.sync(room).then(
+			() => this.caughtUp(),
+			(error) => this.handleFetchError(error),
+		);
 	}
 
-	resync(room, envelope) {
+	/** Back to live after a resync while connected, once no room is catching up any more. */
+	caughtUp() {
+		const syncing = [...this.rooms.values()].some((room) => room.syncing);
+		if (!syncing && !this.connecting && this.socket?.connected && this.state === "reconnecting") {
+			this.setState("live");
+		}
+	}
+
+	hold(room, envelope) {
 		room.buffer.push(envelope);
-		room.epoch = "";
-		this.sync(room).catch((error) => this.handleFetchError(error));
+		if (room.buffer.length > BUFFER_KEPT) room.buffer.splice(0, room.buffer.length - BUFFER_KEPT);
 	}
 
 	sync(room) {
-		room.syncing ||= this.catchUp(room).finally(() => (room.syncing = null));
-		return room.syncing;
+		if (!room.syncing) {
+			const run = { controller: new AbortController() };
+			run.promise = this.catchUp(room, run.controller.signal).finally(() => {
+				if (room.syncing === run) room.syncing = null;
+			});
+			room.syncing = run;
+		}
+		return room.syncing.promise;
 	}
 
-	async catchUp(room) {
-		for (;;) {
-			const params = new URLSearchParams({ room: room.name, after: room.seq, epoch: room.epoch || "" });
-			const response = await fetch(`${CATCH_UP}?${params}`, { credentials: "same-origin" });
-			if (!response.ok) throw Object.assign(new Error("catch-up failed"), { status: response.status });
-			const { message } = await response.json();
-			if (message.gap) await this.recover(room, message);
-			if (room.epoch && room.epoch !== message.epoch) continue; // the fresh page is of a newer epoch
-			for (const envelope of message.events) if (envelope.seq > room.seq) this.apply(room, envelope);
-			room.epoch = message.epoch;
-			if (room.seq >= message.head) break;
+	stopSync(room) {
+		room.syncing?.controller.abort();
+		room.syncing = null;
+	}
+
+	async catchUp(room, signal) {
+		for (let delay = 100; ; delay = Math.min(delay * 2, 4000)) {
+			const probe = room.joined ? null : newId();
+			const verdict = probe && this.probe(room, probe, signal);
+			const message = await this.fetchHistory(room, probe, signal);
+			if (message.gap && !(await this.recover(room, message, signal))) {
+				await pause(delay * (0.5 + Math.random()), signal); // the fresh page did not come: again
+				continue;
+			}
+			if (signal.aborted) throw stopped();
+			// Unless the fresh page is of a newer epoch than this answer (then ask again):
+			if (!room.epoch || room.epoch === message.epoch) {
+				for (const envelope of message.events) if (envelope.seq > room.seq) this.apply(room, envelope);
+				room.epoch = message.epoch;
+			}
+			if (verdict) room.joined = await verdict;
+			if (signal.aborted) throw stopped();
+			if (room.joined && room.seq >= message.head && room.epoch === message.epoch) break;
+			// The socket was not in the room yet when history was read: ask again once it may be.
+			if (!room.joined) await pause(delay * (0.5 + Math.random()), signal);
 		}
 		const buffered = room.buffer.sort((a, b) => a.seq - b.seq);
 		room.buffer = [];
@@ -233,16 +288,21 @@ export class WebviewKit {
 		}
 	}
 
-	async catchUpOverSocket(room) {
-		if (room.overHttp) return WebviewKit.prototype.catchUp.call(this, room);
-		for (;;) {
-			const message = await this.askSocket(room);
-			if (message.status) return this.catchUpOverHttpInstead(room);
-			if (message.gap) await this.recover(room, message);
-			if (room.epoch && room.epoch !== message.epoch) continue; // the fresh page is of a newer epoch
-			for (const envelope of message.events) if (envelope.seq > room.seq) this.apply(room, envelope);
-			room.epoch = message.epoch;
-			if (room.seq >= message.head) break;
+	async catchUpOverSocket(room, signal) {
+		if (room.overHttp) return WebviewKit.prototype.catchUp.call(this, room, signal);
+		for (let delay = 100; ; delay = Math.min(delay * 2, 4000)) {
+			const message = await this.askSocket(room, signal);
+			if (message.status) return this.catchUpOverHttpInstead(room, signal);
+			if (message.gap && !(await this.recover(room, message, signal))) {
+				await pause(delay * (0.5 + Math.random()), signal); // the fresh page did not come: again
+				continue;
+			}
+			if (signal.aborted) throw stopped();
+			if (!room.epoch || room.epoch === message.epoch) {
+				for (const envelope of message.events) if (envelope.seq > room.seq) this.apply(room, envelope);
+				room.epoch = message.epoch;
+			}
+			if (room.seq >= message.head && room.epoch === message.epoch) break;
 		}
 		const buffered = room.buffer.sort((a, b) => a.seq - b.seq);
 		room.buffer = [];
@@ -251,14 +311,16 @@ export class WebviewKit {
 	}
 
 	/** The handler did not answer (a refusal, Redis away): this room catches up over HTTP from now on. */
-	catchUpOverHttpInstead(room) {
+	catchUpOverHttpInstead(room, signal) {
 		room.overHttp = true;
 		room.subscribe = room.joinOverHttp;
+		room.joined = !room.subscribe; // a document room's join is confirmed by the HTTP path's probe
 		if (room.subscribe) this.socket.emit(...room.subscribe);
-		return WebviewKit.prototype.catchUp.call(this, room);
+		return WebviewKit.prototype.catchUp.call(this, room, signal);
 	}
 
-	askSocket(room) {
+	/** Ask the socket handler for `room`'s history; rejects when the socket closes or `signal` aborts. */
+	askSocket(room, signal) {
 		if (!this.listening) {
 			this.listening = true;
 			this.socket.on("webview_kit.caught_up", (answer) => {
@@ -268,36 +330,100 @@ export class WebviewKit {
 			});
 			// No answer comes over a closed connection; the next connect catches every room up again.
 			this.socket.on("disconnect", () => {
-				for (const asked of this.asked.values()) asked.reject(new Error("the socket closed"));
+				for (const asked of this.asked.values()) asked.reject(stopped());
 				this.asked.clear();
 			});
 		}
-		if (!this.socket.connected) return Promise.reject(new Error("the socket is closed"));
+		if (!this.socket.connected || signal.aborted) return Promise.reject(stopped());
 		const id = ++this.lastAsked;
 		const question = { id, room: room.name, after: room.seq, epoch: room.epoch || "", ticket: room.ticket };
 		return new Promise((resolve, reject) => {
 			this.asked.set(id, { resolve, reject });
+			signal.addEventListener("abort", () => this.asked.delete(id) && reject(stopped()), { once: true });
 			this.socket.emit("webview_kit.catch_up", question);
 		});
 	}
 
-	async recover(room, message) {
+	/** GET the room's history after its position, retrying an unknown fate with backoff. */
+	async fetchHistory(room, probe, signal) {
+		for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
+			const params = new URLSearchParams({ room: room.name, after: room.seq, epoch: room.epoch || "" });
+			if (probe) params.set("probe", probe);
+			const { status, body } = await getJSON(`${CATCH_UP}?${params}`, signal);
+			if (status === 200) return body.message;
+			if (status && !UNKNOWN_FATE.has(status)) {
+				throw Object.assign(new Error(`catch-up failed (${status})`), { status });
+			}
+			await pause(delay * (0.5 + Math.random()), signal); // no answer, a timeout or a gateway error
+		}
+	}
+
+	/** Resolve to whether `room`'s copy of `probe` reached the socket before the user room's. */
+	probe(room, probe, signal) {
+		return new Promise((resolve) => {
+			const done = (joined) => {
+				this.probes.delete(probe);
+				clearTimeout(timer);
+				signal.removeEventListener("abort", stopped);
+				resolve(joined);
+			};
+			const stopped = () => done(false); // the catch-up that waits for it is stopped too
+			// Both copies lost (the socket dropped unnoticed, or its server lost Redis): ask again.
+			const timer = setTimeout(() => done(false), CATCH_UP_TIMEOUT);
+			signal.addEventListener("abort", stopped);
+			this.probes.set(probe, [room, done]);
+		});
+	}
+
+	probed({ probe, via } = {}) {
+		const waiting = this.probes.get(probe);
+		if (waiting) waiting[1](via === waiting[0].name);
+	}
+
+	/** Resolve to true once recovered, false if the fresh page could not be had (ask again). */
+	async recover(room, message, cancel) {
 		// History no longer covers the gap: say so, show the latest state, move on from there.
 		// A page with fragments is rendered afresh (`refresh`, fragments.js) and continues from
 		// that rendering's position; others apply each event's latest value and go on from the head.
-		this.resyncs += 1;
 		this.setState("reconnecting", __("Some updates were missed; showing the latest state."));
-		const fresh = this.refresh && (await this.refresh())[room.name];
+		let rendered = null;
+		if (this.refresh) {
+			const timed = withTimeout(cancel);
+			try {
+				rendered = await this.refresh(timed.signal);
+			} catch (error) {
+				if (cancel.aborted) throw stopped();
+				if (error?.status === 401 || error?.status === 403) throw error;
+				return false;
+			} finally {
+				timed.done();
+			}
+		}
+		const fresh = rendered?.[room.name];
 		if (fresh) {
 			room.seq = fresh.seq;
 			room.epoch = fresh.epoch;
+			// Every fragment now shows the fresh rendering: the page's other rooms are where it was
+			// rendered too, and catch up from there.
+			for (const [name, position] of Object.entries(rendered)) {
+				const other = this.rooms.get(name);
+				if (!other || other === room || other.syncing) continue;
+				other.seq = position.seq;
+				other.epoch = position.epoch;
+				this.sync(other).then(
+					() => this.caughtUp(),
+					(error) => this.handleFetchError(error),
+				);
+			}
 		} else {
 			for (const envelope of message.snapshot) this.dispatch(envelope);
 			room.seq = message.head;
 			room.epoch = message.epoch;
 		}
+		this.resyncs += 1;
 		this.record([room.name, "resync", room.seq]);
 		signal("resync", { room: room.name });
+		return true;
 	}
 
 	apply(room, envelope) {
@@ -313,9 +439,62 @@ export class WebviewKit {
 	}
 
 	dispatch(envelope) {
-		for (const handler of this.handlers.get(envelope.event) || []) handler(envelope.data, envelope);
-		for (const handler of this.handlers.get("*") || []) handler(envelope.data, envelope);
+		// Copies: a handler may call off() while this runs.
+		for (const handler of [...(this.handlers.get(envelope.event) || [])]) handler(envelope.data, envelope);
+		for (const handler of [...(this.handlers.get("*") || [])]) handler(envelope.data, envelope);
 	}
+}
+
+/** What a catch-up stopped by a newer connection throws (handleFetchError ignores it). */
+function stopped() {
+	return Object.assign(new Error("catch-up stopped"), { name: "AbortError" });
+}
+
+function newId() {
+	return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** GET `url` and read its JSON within CATCH_UP_TIMEOUT: {status, body}, status 0 for no answer. */
+async function getJSON(url, signal) {
+	const timed = withTimeout(signal);
+	try {
+		const response = await fetch(url, { credentials: "same-origin", signal: timed.signal });
+		return { status: response.status, body: response.ok ? await response.json() : null };
+	} catch {
+		if (signal.aborted) throw stopped();
+		return { status: 0, body: null };
+	} finally {
+		timed.done();
+	}
+}
+
+/** A signal that aborts with `signal` or after CATCH_UP_TIMEOUT; call done() when finished. */
+function withTimeout(signal) {
+	const controller = new AbortController();
+	const stop = () => controller.abort();
+	const timer = setTimeout(stop, CATCH_UP_TIMEOUT);
+	signal.addEventListener("abort", stop);
+	const done = () => {
+		clearTimeout(timer);
+		signal.removeEventListener("abort", stop);
+	};
+	return { signal: controller.signal, done };
+}
+
+/** Resolve after `ms`, or reject as soon as `signal` aborts. */
+function pause(ms, signal) {
+	return new Promise((resolve, reject) => {
+		if (signal.aborted) return reject(stopped());
+		const stop = () => {
+			clearTimeout(timer);
+			reject(stopped());
+		};
+		const timer = setTimeout(() => {
+			signal.removeEventListener("abort", stop);
+			resolve();
+		}, ms);
+		signal.addEventListener("abort", stop, { once: true });
+	});
 }
 
 function signal(name, detail) {
