@@ -78,10 +78,10 @@ class RequestTestCase(FrappeTestCase):
 
 class TestRedeemRequest(RequestTestCase):
 	def test_link_signs_in_and_redirects_to_the_page_without_the_token(self):
-		response = self.open_link(self.issue(), query="&tab=2")
+		response = self.open_link(self.issue())
 		self.assertEqual(response.status_code, 303)
 		location = urlsplit(response.headers["Location"])
-		self.assertEqual((location.path, location.query), (ROUTE, "tab=2"))
+		self.assertEqual((location.path, location.query), (ROUTE, ""))
 		self.assertEqual(response.headers["Cache-Control"], "no-store")
 		self.assertEqual(response.headers["Referrer-Policy"], "no-referrer")
 		sid = set_cookies(response)["sid"]
