@@ -6,6 +6,11 @@ RUN := stack/run
 # native, docker, or auto: docker when an engine answers, native otherwise.
 STACK ?= auto
 
+# A phone on the same network: HOST=0.0.0.0 binds the front to every address (links use this
+# machine's own), PUBLIC_URL=https://… makes links and QR codes use a tunnel or reverse proxy.
+export WEBVIEW_KIT_HOST ?= $(HOST)
+export WEBVIEW_KIT_PUBLIC_URL ?= $(PUBLIC_URL)
+
 .PHONY: system setup up down link order status test e2e server-tests lint benchmark
 
 # Debian packages, yarn 1 and the bench user; quick when all is there.
@@ -44,5 +49,6 @@ server-tests: system
 lint:
 	$(RUN) lint
 
+# STACK=swarm: the rolling-deploy measure on the running swarm stack (make up STACK=swarm).
 benchmark: system
-	$(RUN) benchmark
+	$(if $(filter swarm,$(STACK)),WEBVIEW_KIT_STACK=swarm) $(RUN) benchmark

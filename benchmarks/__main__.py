@@ -24,12 +24,15 @@ from stack.supervisor import StackError
 from . import (
 	actions,
 	browser,
+	engines,
 	fanout,
 	fragments,
+	history,
 	latency,
 	navigation,
 	phone_network,
 	report,
+	roll,
 	soak,
 	throughput,
 	tokens,
@@ -45,13 +48,17 @@ MEASURES = {
 	"latency": latency.run,
 	"navigation": navigation.run,
 	"phone_network": phone_network.run,
+	"engines": engines.run,
 	"weight": weight.run,
 	"fanout": fanout.run,
 	"tokens": tokens.run,
 	"actions": actions.run,
 	"fragments": fragments.run,
 	"soak": soak.run,
+	"history": history.run,
 	"throughput": throughput.run,
+	# Only on the swarm (make benchmark STACK=swarm runs it alone).
+	"roll": roll.run,
 }
 
 
@@ -70,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
 	)
 	parser.add_argument("--out", type=Path, default=HERE / "results", help="where results go")
 	args = parser.parse_args(argv)
-	only = args.only.split(",") if args.only else list(MEASURES)
+	swarm = os.environ.get("WEBVIEW_KIT_STACK") == "swarm"
+	default = ["roll"] if swarm else [name for name in MEASURES if name != "roll"]
+	only = args.only.split(",") if args.only else default
 	unknown = set(only) - set(MEASURES)
 	if unknown:
 		parser.error(f"unknown measures: {', '.join(sorted(unknown))}")
@@ -88,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 	try:
 		ensure_node_modules()
 		stack = native_stack()
-		reuse = os.environ.get("WEBVIEW_KIT_STACK") == "running"
+		reuse = os.environ.get("WEBVIEW_KIT_STACK") in ("running", "swarm")
 		with stack_for_run(stack, reuse=reuse), sync_playwright() as playwright:
 			chromium = browser.launch(playwright)
 			bench = Bench(stack, sizes, chromium, logs)
@@ -116,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 	print()
 	print(report.table(results, machine, run))
 	# Only a whole run at full size may become the README's figures.
-	whole = not (args.quick or args.only or args.sockets or args.restart_at is not None)
+	whole = not (args.quick or args.only or args.sockets or args.restart_at is not None or swarm)
 	paths = report.write(results, machine, run, args.out, stamp, latest=HERE if whole else None)
 	print("\nWrote " + ", ".join(str(p) for p in paths))
 	return 1 if results.skipped else 0

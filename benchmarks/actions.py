@@ -4,7 +4,7 @@ webview_kit: the workflow webview's comment form (`<form data-action>`: an exact
 action with an id, its outcome stored in the same transaction) on a worker's deep-link
 page; the second page is another user's workflow page on the same document. Stock: a
 Web Page whose button does `frappe.call` to a whitelisted method that saves the comment
-and `publish_realtime`s it to the document's room (webview_kit/demo/stock.py), followed on
+and `publish_realtime`s it to the document's room (webview_kit_demo/stock.py), followed on
 both pages with `frappe.realtime.on` after `doc_subscribe`. Both times run from the click
 to the moment each page's handler ran, on this machine's clock (one Chromium).
 """

@@ -29,6 +29,11 @@ class Agent:
 
 	def __init__(self, stack, log: Path):
 		self.log = log
+		self.pool = ThreadPoolExecutor(max_workers=1)
+		if hasattr(stack, "helper_process"):  # a swarm: the helper runs in a worker task
+			self.process = stack.helper_process(SCRIPT, log)
+			self._answer(time.monotonic() + READY_TIMEOUT)
+			return
 		layout = stack.layout
 		# The bench user may not read this checkout; it can read its own run folder.
 		script = layout.run / f"benchmarks-{log.stem}.py"
@@ -43,7 +48,6 @@ class Agent:
 				stderr=err,
 				**popen_args,
 			)
-		self.pool = ThreadPoolExecutor(max_workers=1)
 		self._answer(time.monotonic() + READY_TIMEOUT)
 
 	def _answer(self, deadline: float | None = None):

@@ -39,7 +39,7 @@ frappe.ready(() => {
 
 
 # The stock side of the actions measure: a Web Page that posts a comment with frappe.call
-# and follows the document's room with frappe.realtime.on (webview_kit/demo/stock.py).
+# and follows the document's room with frappe.realtime.on (webview_kit_demo/stock.py).
 STOCK_ACTIONS_ROUTE = "bench-actions"
 STOCK_ACTIONS_HTML = """<input id="bench-text"><button id="bench-send" type="button">Comment</button>
 <ul id="bench-comments"></ul>"""
@@ -57,7 +57,7 @@ frappe.ready(() => {
 	frappe.realtime.doc_subscribe(doctype, name);
 	document.getElementById("bench-send").addEventListener("click", () => {
 		const text = document.getElementById("bench-text").value;
-		frappe.call({ method: "webview_kit.demo.stock.add_comment", args: { doctype, name, text } });
+		frappe.call({ method: "webview_kit_demo.stock.add_comment", args: { doctype, name, text } });
 	});
 });
 """
@@ -254,8 +254,7 @@ def cmd_restore(restore: dict) -> dict:
 def cmd_actions_setup(clickers: dict, viewers: dict) -> dict:
 	"""Per kind, a demo task its clicker may write and its viewer read; the stock actions page."""
 	from frappe.share import add_docshare
-
-	from webview_kit.demo.setup import DEMO_DOCTYPE
+	from webview_kit_demo.setup import DEMO_DOCTYPE
 
 	frappe.set_user("Administrator")
 	for email in [*clickers.values(), *viewers.values()]:
@@ -284,8 +283,7 @@ def cmd_actions_cleanup(doctype: str, tasks: dict) -> dict:
 def cmd_fragments_setup(users: dict, rows: int = 20) -> dict:
 	"""`rows` demo tasks shared with every user, and the stock list page."""
 	from frappe.share import add_docshare
-
-	from webview_kit.demo.setup import DEMO_DOCTYPE
+	from webview_kit_demo.setup import DEMO_DOCTYPE
 
 	frappe.set_user("Administrator")
 	tasks = []
@@ -491,6 +489,62 @@ def cmd_ping() -> dict:
 	return {"pid": os.getpid()}
 
 
+def cmd_history_soak(rooms: int, events: int, size: int, budget_mb: int) -> dict:
+	"""Publish `events` rounds of one `size`-byte event to each of `rooms` rooms under a history budget.
+
+	Returns the queue Redis's memory before, at its peak (read after each round) and after,
+	what the site's history is counted at, and how many rooms kept history; then forgets
+	the rooms and puts the setting back.
+	"""
+	from webview_kit import publish, settings
+	from webview_kit.infra import metrics, queue_redis
+
+	conn = queue_redis.connection()
+	setting = ("Webview Settings", "history_budget_mb")
+	stored = frappe.db.get_single_value(*setting)
+	frappe.db.set_single_value(*setting, budget_mb)
+	frappe.db.commit()
+	settings.forget_read()
+	run = frappe.generate_hash(length=8)
+	names = [publish.doc_room("ToDo", f"bench-history-{run}-{n}") for n in range(rooms)]
+	evicted = metrics.counts().get("history_rooms_evicted", 0)
+	memory = lambda: conn.info("memory")["used_memory"]  # noqa: E731
+	before = peak = memory()
+	published_bytes = 0
+	began = time.monotonic()
+	try:
+		for n in range(events):
+			data = {"n": n, "text": "x" * size}
+			for start in range(0, rooms, publish.SCRIPT_BATCH):
+				batch = names[start : start + publish.SCRIPT_BATCH]
+				publish.publish_many([publish.Event(room, "bench.history", data) for room in batch])
+			published_bytes += rooms * len(json.dumps(data))
+			peak = max(peak, memory())
+		seconds = time.monotonic() - began
+		rooms_key, _sizes, total_key = publish._budget_keys()
+		result = {
+			"rooms": rooms,
+			"events": rooms * events,
+			"published_mb": published_bytes / 2**20,
+			"budget_mb": budget_mb,
+			"counted_mb": int(conn.get(total_key) or 0) / 2**20,
+			"used_before_mb": before / 2**20,
+			"used_peak_mb": peak / 2**20,
+			"used_after_mb": memory() / 2**20,
+			"rooms_with_history": conn.zcard(rooms_key),
+			"rooms_evicted": metrics.counts().get("history_rooms_evicted", 0) - evicted,
+			"seconds": seconds,
+		}
+	finally:
+		for room in names:
+			publish.forget(room)
+		frappe.db.set_single_value(*setting, stored or 0)
+		frappe.db.commit()
+		settings.forget_read()
+	result["used_forgotten_mb"] = memory() / 2**20
+	return result
+
+
 COMMANDS = {
 	"ping": cmd_ping,
 	"setup": cmd_setup,
@@ -505,6 +559,7 @@ COMMANDS = {
 	"actions_cleanup": cmd_actions_cleanup,
 	"fragments_setup": cmd_fragments_setup,
 	"row_series": cmd_row_series,
+	"history_soak": cmd_history_soak,
 }
 
 

@@ -50,9 +50,13 @@ class Sizes:
 	sessions: int = 20  # sessions the Node sockets share (each connect is still authenticated)
 	restart_outage: float = 1.0
 	restart_rate: float = 20.0  # events/s across a restart; history keeps 1,000 per room
+	roll_sockets: int = int(
+		os.environ.get("ROLL_SOCKETS", "1000")
+	)  # sockets through a swarm's rolling deploy
 	throughput_seconds: float = 3.0
 	token_samples: int = 100
 	soak_events: int = 100_000  # published to one page that stays open
+	history_rooms: int = 10_000  # rooms the history budget measure publishes to
 
 	def events_for(self, size: int) -> tuple[int, float]:
 		if size in self.fanout_events:
@@ -73,6 +77,7 @@ QUICK = Sizes(
 	throughput_seconds=1.0,
 	token_samples=20,
 	soak_events=11_000,
+	history_rooms=1_000,
 )
 
 
@@ -102,6 +107,15 @@ def http_redeem(link: str) -> str:
 def native_stack() -> Stack:
 	"""The native stack to measure; with WEBVIEW_KIT_STACK=running it must be up already."""
 	kind = os.environ.get("WEBVIEW_KIT_STACK")
+	if kind == "swarm":
+		from stack.swarm import SwarmStack
+
+		swarm = SwarmStack()
+		if not swarm.is_up():
+			raise StackError(
+				"WEBVIEW_KIT_STACK=swarm but the swarm stack is not up: run `make up STACK=swarm` first."
+			)
+		return swarm
 	if kind == "docker":
 		raise StackError(
 			"The benchmark measures the native stack: unset WEBVIEW_KIT_STACK or set it to `running`."

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from engines import webkit, webkit_app, webkit_screen, webkit_user  # noqa: F401  (the WebKit lane's fixtures)
 from mobile import DEVICES, Editor, Orders, People
 
 from stack.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -26,6 +27,7 @@ from stack.native import Stack
 from stack.protocol import StackProtocol
 from stack.session import stack_for_run
 from stack.supervisor import log_tail
+from stack.swarm import SwarmStack
 
 ISSUER = "e2e-issuer@webview-kit.test"
 POOL_SIZE = 40
@@ -36,6 +38,9 @@ DEVICE = "iPhone 13"  # pytest-playwright's --device picks another
 
 def pytest_configure(config):
 	config.addinivalue_line("markers", "phones: run each browser test once per phone in mobile.DEVICES")
+	config.addinivalue_line(
+		"markers", "webkit: the WebKit lane (WebKitGTK through WebDriver, e2e/engines.py)"
+	)
 
 
 def pytest_generate_tests(metafunc):
@@ -47,9 +52,10 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(scope="session")
 def stack() -> Iterator[StackProtocol]:
 	kind = os.environ.get("WEBVIEW_KIT_STACK")
-	stack: StackProtocol = DockerStack() if kind == "docker" else Stack()
+	kinds = {"docker": DockerStack, "swarm": SwarmStack}
+	stack: StackProtocol = kinds.get(kind, Stack)()
 	if kind and not stack.is_running():
-		up = "make up STACK=docker" if kind == "docker" else "make up"
+		up = f"make up STACK={kind}" if kind in kinds else "make up"
 		pytest.fail(f"WEBVIEW_KIT_STACK={kind} but no such stack is running: run `{up}` first.")
 	with stack_for_run(stack, reuse=bool(kind) or stack.is_up()) as running:
 		yield running

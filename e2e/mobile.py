@@ -165,7 +165,7 @@ class Orders:
 	def start_log(self, name: str, count: int, interval: float, log_path):
 		kwargs = json.dumps({"name": name, "count": count, "interval": interval, "prefix": "Step"})
 		return self.stack.site_process(
-			["execute", "webview_kit.demo.orders.log", "--kwargs", kwargs], log_path
+			["execute", "webview_kit_demo.orders.log", "--kwargs", kwargs], log_path
 		)
 
 	def eta(self, name: str, eta: str) -> None:
@@ -174,5 +174,5 @@ class Orders:
 
 	def execute(self, function: str, **kwargs) -> str:
 		return self.stack.site_output(
-			["execute", f"webview_kit.demo.orders.{function}", "--kwargs", json.dumps(kwargs)]
+			["execute", f"webview_kit_demo.orders.{function}", "--kwargs", json.dumps(kwargs)]
 		)

@@ -21,7 +21,7 @@ ROUTE = "/webview/workflow"
 WORKER_ROLE = "Webview Demo Worker"
 APPLY = "webview_kit.workflow.apply_transition"
 COMMENT = "webview_kit.workflow.add_comment"
-SLOW_COMMENT = "webview_kit.demo.actions.slow_comment"
+SLOW_COMMENT = "webview_kit_testing.actions.slow_comment"
 ONE_PHONE = pytest.mark.parametrize("phone", ["iphone"], indirect=True)
 
 

@@ -79,8 +79,9 @@ def test_tapping_a_row_asks_the_host_to_navigate(page: Page, host, accounts, ana
 	page.locator(f"[data-name='{task}'] a").click()
 
 	[navigate] = posted(page, host, "navigate")
-	assert navigate["route"] == "/webview/document" and navigate["params"] == {"name": task}
-	assert navigate["url"].endswith(f"/webview/document?name={task}")
+	assert navigate["route"] == "/webview/document"
+	assert navigate["params"] == {"doctype": "Webview Demo Task", "name": task}
+	assert navigate["url"].endswith(f"/webview/document?doctype=Webview%20Demo%20Task&name={task}")
 	expect(page).to_have_url(re.compile(r"/webview/list$"))
 
 

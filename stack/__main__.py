@@ -14,6 +14,7 @@ from .layout import REPO
 from .native import Stack
 from .session import stack_for_run
 from .supervisor import StackError
+from .swarm import SwarmStack
 
 
 def cmd_build(stack: Stack, args: argparse.Namespace) -> None:
@@ -31,18 +32,22 @@ def choose_stack(choice: str) -> Stack | DockerStack:
 		choice = "native" if problem else "docker"
 		reason = f"auto: {problem}" if problem else "auto: a Docker engine answers"
 	print(f"Stack: {choice} ({reason})", flush=True)
+	if choice == "swarm":
+		return SwarmStack()
 	return DockerStack() if choice == "docker" else Stack()
 
 
 def cmd_up(stack: Stack | DockerStack, args: argparse.Namespace) -> None:
 	stack.up()
-	docker = isinstance(stack, DockerStack)
+	docker = isinstance(stack, (DockerStack, SwarmStack))
 	logs = f"`{stack.logs_hint}`" if docker else stack.layout.logs
 	print(f"\nThe stack is up at {stack.url} (site {stack.site}); logs: {logs}")
 	if docker:
 		print(f"Desk: {stack.url}/app as Administrator, password from `{stack.admin_password_command}`")
 	else:
 		print(f"Desk: {stack.url}/app as Administrator, password in {stack.layout.admin_password_file}")
+		if stack.layout.public_url or stack.layout.host != "127.0.0.1":
+			print(f"A phone on the same network opens {stack.public_url} (links and QR codes point there)")
 	if args.demo:
 		if docker:
 			stack.start_demo()
@@ -54,6 +59,8 @@ def cmd_up(stack: Stack | DockerStack, args: argparse.Namespace) -> None:
 def cmd_down(stack: Stack, args: argparse.Namespace) -> None:
 	if args.stack == "docker":
 		stack = DockerStack()
+	elif args.stack == "swarm":
+		stack = SwarmStack()
 	elif args.stack == "auto":
 		# Stop whichever is running: `up` may have picked either.
 		stack = Stack() if Stack().is_running() or DockerStack.engine_problem() else DockerStack()
@@ -97,7 +104,7 @@ def cmd_site(stack: Stack, args: argparse.Namespace) -> None:
 
 def cmd_test(stack: Stack | DockerStack, args: argparse.Namespace) -> int:
 	"""Run the server tests under bench and the pytest suites against one stack."""
-	if isinstance(stack, DockerStack):
+	if isinstance(stack, (DockerStack, SwarmStack)):
 		reuse = stack.is_up()
 		if reuse:  # compose rebuilds the image from this checkout and recreates only what changed
 			stack.up()
@@ -116,7 +123,7 @@ def cmd_test(stack: Stack | DockerStack, args: argparse.Namespace) -> int:
 			return 0
 		print("\n== Static checks and the browser suite (pytest) ==", flush=True)
 		suites = ["e2e"] if args.only == "e2e" else ["stack/tests", "e2e"]
-		which = "docker" if isinstance(stack, DockerStack) else "running"
+		which = {DockerStack: "docker", SwarmStack: "swarm"}.get(type(stack), "running")
 		env = {**os.environ, "WEBVIEW_KIT_STACK": which}
 		return subprocess.run(
 			[sys.executable, "-m", "pytest", *suites, *args.pytest_args], cwd=REPO, env=env
@@ -125,7 +132,7 @@ def cmd_test(stack: Stack | DockerStack, args: argparse.Namespace) -> int:
 
 def cmd_lint(stack: Stack, args: argparse.Namespace) -> int:
 	ruff = [sys.executable, "-m", "ruff"]
-	paths = ["webview_kit", "stack", "e2e", "benchmarks"]
+	paths = ["webview_kit", "apps", "stack", "e2e", "benchmarks"]
 	checks = [[*ruff, "check", *paths], [*ruff, "format", "--check", *paths]]
 	return max(subprocess.run(check, cwd=REPO).returncode for check in checks)
 
@@ -142,9 +149,9 @@ def main(argv: list[str] | None = None) -> int:
 	up.add_argument(
 		"--demo", action="store_true", help="also start the count publisher and print a deep link"
 	)
-	up.add_argument("--stack", default="native", choices=["native", "docker", "auto"])
+	up.add_argument("--stack", default="native", choices=["native", "docker", "swarm", "auto"])
 	down = verbs.add_parser("down", help="stop every process the last `up` started")
-	down.add_argument("--stack", default="native", choices=["native", "docker", "auto"])
+	down.add_argument("--stack", default="native", choices=["native", "docker", "swarm", "auto"])
 	verbs.add_parser("status", help="show the recorded processes")
 	link = verbs.add_parser("link", help="print a deep link that signs a user in to a webview")
 	link.add_argument("--user", default=DEMO_USER)
@@ -164,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
 	site = verbs.add_parser("site", help="run a Frappe site command against the running stack")
 	site.add_argument("args", nargs=argparse.REMAINDER)
 	test = verbs.add_parser("test", help="server tests under bench, then static checks and the browser suite")
-	test.add_argument("--stack", default="native", choices=["native", "docker", "auto"])
+	test.add_argument("--stack", default="native", choices=["native", "docker", "swarm", "auto"])
 	test.add_argument("--only", choices=["server", "e2e"])
 	test.add_argument("--keep", action="store_true", help="leave the stack running afterwards")
 	test.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")

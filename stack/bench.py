@@ -32,7 +32,12 @@ APP_EXCLUDES = (
 	"node_modules",
 	"test-results",
 	"/webview_kit/public/dist",
+	"/apps",  # the demo and test apps, each copied to an apps/ folder of its own
 )
+# The repo's other Frappe apps (apps/<name>/), copied into the bench beside webview_kit.
+# Only the stack's own site installs them (ensure_site); new_site's sites have the product only.
+DEMO_APP, TEST_APP = "webview_kit_demo", "webview_kit_testing"
+EXTRA_APPS = (DEMO_APP, TEST_APP)
 
 
 def _as_user(layout: Layout, env: dict | None) -> dict:
@@ -169,37 +174,51 @@ def sync_app(layout: Layout) -> AppChanges:
 	A copy, not a symlink: the bench user may not be able to read the checkout's
 	folder, and two checkouts sharing one cache must not fight over a link.
 	"""
-	excludes = [f"--exclude={pattern}" for pattern in APP_EXCLUDES]
-	as_bench_user(layout, layout.app)
-	subprocess.run(
-		["rsync", "-a", "--delete", "--chmod=u+rwX,go+rX", *excludes, f"{REPO}/", f"{layout.app}/"],
-		check=True,
-	)
-	if os.geteuid() == 0:
-		subprocess.run(["chown", "-R", f"{layout.bench_user}:", str(layout.app)], check=True)
-	# Reinstall when the app's dependencies may have changed.
-	installed = layout.bench / "env" / ".webview_kit-installed"
-	wanted = hashlib.sha256((layout.app / "pyproject.toml").read_bytes()).hexdigest()
-	if not installed.exists() or installed.read_text() != wanted:
-		run_logged(
-			layout,
-			[str(layout.bench / "env/bin/pip"), "install", "-e", str(layout.app), "hypothesis~=6.100"],
-			"app-install",
-			layout.bench,
-		)
-		installed.write_text(wanted)
+	_copy_app(layout, REPO, layout.app, "webview_kit", extra=("hypothesis~=6.100",))
+	for name in EXTRA_APPS:
+		_copy_app(layout, REPO / "apps" / name, layout.bench / "apps" / name, name)
 	browser_deps_changed = _install_browser_deps(layout)
-	apps_txt = layout.sites / "apps.txt"
-	if "webview_kit" not in apps_txt.read_text().split():
-		with open(apps_txt, "a") as handle:
-			handle.write("\nwebview_kit")
 	public = layout.app / "webview_kit" / "public"
 	assets_changed = _remember_digest(layout.bench / ".webview_kit-assets", _tree_digest(public))
 	code_changed = _remember_digest(
-		layout.bench / ".webview_kit-code", _tree_digest(layout.app / "webview_kit")
+		layout.bench / ".webview_kit-code", _code_digest(layout.app, layout.bench / "apps")
 	)
 	assets_changed = assets_changed or browser_deps_changed or not (public / "dist").exists()
 	return AppChanges(code=code_changed, assets=assets_changed)
+
+
+def _copy_app(layout: Layout, source: Path, target: Path, name: str, extra: tuple[str, ...] = ()) -> None:
+	"""Copy app `name` from `source` to the bench's `target`, pip-install it when its pyproject
+	changed, and list it in sites/apps.txt."""
+	excludes = [f"--exclude={pattern}" for pattern in APP_EXCLUDES]
+	as_bench_user(layout, target)
+	subprocess.run(
+		["rsync", "-a", "--delete", "--chmod=u+rwX,go+rX", *excludes, f"{source}/", f"{target}/"],
+		check=True,
+	)
+	if os.geteuid() == 0:
+		subprocess.run(["chown", "-R", f"{layout.bench_user}:", str(target)], check=True)
+	# Reinstall when the app's dependencies may have changed.
+	installed = layout.bench / "env" / f".{name}-installed"
+	wanted = hashlib.sha256((target / "pyproject.toml").read_bytes()).hexdigest()
+	if not installed.exists() or installed.read_text() != wanted:
+		run_logged(
+			layout,
+			[str(layout.bench / "env/bin/pip"), "install", "-e", str(target), *extra],
+			f"app-install-{name}",
+			layout.bench,
+		)
+		installed.write_text(wanted)
+	apps_txt = layout.sites / "apps.txt"
+	if name not in apps_txt.read_text().split():
+		with open(apps_txt, "a") as handle:
+			handle.write(f"\n{name}")
+
+
+def _code_digest(root: Path, apps: Path) -> str:
+	"""A digest of webview_kit's package under `root` and of the repo's other apps' under `apps`."""
+	roots = [root / "webview_kit", *(apps / name / name for name in EXTRA_APPS)]
+	return hashlib.sha256("".join(_tree_digest(path) for path in roots).encode()).hexdigest()
 
 
 def _install_browser_deps(layout: Layout) -> bool:
@@ -223,7 +242,7 @@ def _install_browser_deps(layout: Layout) -> bool:
 def app_is_current(layout: Layout) -> bool:
 	"""Whether the bench runs this checkout's app code as it is now."""
 	stored = layout.bench / ".webview_kit-code"
-	return stored.exists() and stored.read_text() == _tree_digest(REPO / "webview_kit")
+	return stored.exists() and stored.read_text() == _code_digest(REPO, REPO / "apps")
 
 
 def _remember_digest(path: Path, digest: str) -> bool:
@@ -281,12 +300,14 @@ def site_process(layout: Layout, args: list[str], env: dict, log: Path) -> subpr
 
 
 def ensure_site(layout: Layout, env: dict, code_changed: bool) -> None:
-	"""Create the site with webview_kit and the demo unless a complete one exists; migrate it if the app changed."""
+	"""Create the site with webview_kit, the demo and the test app unless a complete one exists;
+	migrate it if the apps changed."""
 	site_dir = layout.sites / layout.site
 	if (site_dir / SITE_MARKER).exists():
 		if code_changed:
 			site_command(layout, ["migrate", "--skip-search-index"], "site-migrate", env)
-			site_command(layout, ["webview", "install-demo"], "demo-install", env)
+			# A no-op once installed; a site made before the demo was an app of its own gets them.
+			site_command(layout, ["install-app", *EXTRA_APPS], "demo-install", env)
 		if not layout.admin_password_file.exists():
 			site_command(layout, ["set-admin-password", admin_password(layout)], "admin-password", env)
 		return
@@ -297,7 +318,7 @@ def ensure_site(layout: Layout, env: dict, code_changed: bool) -> None:
 	settings.update({"allow_tests": True})
 	config.write_text(json.dumps(settings, indent=1))
 	site_command(layout, ["enable-scheduler"], "scheduler-enable", env)
-	site_command(layout, ["webview", "install-demo"], "demo-install", env)
+	site_command(layout, ["install-app", *EXTRA_APPS], "demo-install", env)
 	(site_dir / SITE_MARKER).write_text("")
 
 

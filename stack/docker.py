@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 from .demo import DEMO_USER, publisher
-from .layout import REPO
+from .layout import REPO, Layout
 from .services import docker_endpoints
 from .supervisor import StackError
 
@@ -30,8 +31,8 @@ __all__ = ["COMPOSE_FILE", "DockerStack", "compose_logs", "read_dotenv"]
 COMPOSE_FILE = REPO / "docker" / "compose.yaml"
 DOTENV = REPO / "docker" / ".env"
 BENCH = "/home/frappe/frappe-bench"
-# docker/compose.yaml's MariaDB root password: a test stack's database on a private network.
-DB_ROOT_PASSWORD = "webview_kit"
+# docker/compose.yaml's secrets: files generated once, outside the repo and every image.
+SECRETS = ("db-root-password",)
 ENGINE_TIMEOUT = 5
 READY_TIMEOUT = 120
 NATIVE_FALLBACK = (
@@ -57,6 +58,26 @@ UPSTREAMS = {"backend", SOCKETIO}
 TCP_ESTABLISHED = "01"
 
 
+def secrets_dir() -> Path:
+	"""Where the Docker stack's secret files live: WEBVIEW_KIT_SECRETS, else the cache."""
+	return Path(os.environ.get("WEBVIEW_KIT_SECRETS") or Layout().cache / "docker-secrets")
+
+
+def ensure_secrets(folder: Path, names: tuple[str, ...] = SECRETS) -> None:
+	"""Generate each secret that is missing, in a folder only its owner may open.
+
+	Compose bind-mounts a file secret as it is, and the containers read it as their own users
+	(mysql, frappe), so the file itself is world-readable; the folder keeps other users out.
+	"""
+	folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+	folder.chmod(0o700)
+	for name in names:
+		path = folder / name
+		if not path.exists() or not path.read_text().strip():
+			path.write_text(secrets.token_urlsafe(24) + "\n")
+		path.chmod(0o644)
+
+
 def read_dotenv(path: Path = DOTENV) -> dict[str, str]:
 	"""`KEY=VALUE` lines of a compose `.env` file (no quoting or interpolation: ours needs none)."""
 	settings = {}
@@ -79,6 +100,8 @@ class DockerStack:
 		# compose itself lets the shell's variables win over docker/.env; so does this.
 		dotenv = read_dotenv()
 		self._settings = {key: os.environ.get(key) or value for key, value in dotenv.items()}
+		# Every compose command interpolates the secrets' folder; the children inherit it.
+		os.environ["WEBVIEW_KIT_SECRETS"] = str(secrets_dir())
 
 	# -- whether it can run here ----------------------------------------------
 	@staticmethod
@@ -235,6 +258,11 @@ class DockerStack:
 					held[f"socketio-{index}"] += 1
 		return held
 
+	def access_log(self) -> str:
+		"""The front's access log: nginx writes it to the container's stdout."""
+		done = self._compose(["logs", "--no-color", "--no-log-prefix", "frontend"], capture=True)
+		return done.stdout
+
 	def scale_socketio(self, count: int) -> None:
 		"""Run `count` websocket replicas from now on, then recreate the front with them as its upstream.
 
@@ -257,6 +285,7 @@ class DockerStack:
 			"Getting the images and starting the stack (the first build runs bench init: minutes).",
 			flush=True,
 		)
+		ensure_secrets(secrets_dir())
 		self._images()
 		done = self._compose(["up", "--detach", "--wait", "--wait-timeout", "600"])
 		if done.returncode != 0:
@@ -389,23 +418,18 @@ class DockerStack:
 		return ["exec", "-T", *settings, service, "bench", "--site", site or self.site, *args]
 
 	def new_site(self, site: str) -> None:
-		"""Create another site in the backend container with webview_kit alone installed (no demo)."""
-		argv = [
-			"new-site",
-			site,
-			"--force",
-			"--db-root-username=root",
-			f"--db-root-password={DB_ROOT_PASSWORD}",
-		]
-		argv += [f"--admin-password={secrets.token_urlsafe(18)}", "--mariadb-user-host-login-scope=%"]
-		self._run_compose(
-			["exec", "-T", "backend", "bench", *argv, "--install-app=webview_kit"], f"new-site {site}"
-		)
+		"""Create another site with webview_kit alone installed (no demo), in a create-site job."""
+		argv = ["new-site", site, "--force", f"--admin-password={secrets.token_urlsafe(18)}"]
+		argv += ["--mariadb-user-host-login-scope=%", "--install-app=webview_kit"]
+		self._as_database_root(argv, f"new-site {site}")
 
 	def drop_site(self, site: str) -> None:
-		argv = ["drop-site", site, "--force", "--no-backup", "--db-root-username=root"]
-		argv += [f"--db-root-password={DB_ROOT_PASSWORD}"]
-		self._run_compose(["exec", "-T", "backend", "bench", *argv], f"drop-site {site}")
+		self._as_database_root(["drop-site", site, "--force", "--no-backup"], f"drop-site {site}")
+
+	def _as_database_root(self, argv: list[str], step: str) -> None:
+		"""Run `bench <argv>` with the database root password, in the one container holding its secret."""
+		command = f'bench {shlex.join(argv)} --db-root-username=root --db-root-password="$(cat "$DB_ROOT_PASSWORD_FILE")"'
+		self._run_compose(["run", "--rm", "--no-deps", "-T", "create-site", command], step)
 
 	def _compose_argv(self, args: list[str]) -> list[str]:
 		return ["docker", "compose", "--file", str(COMPOSE_FILE), *args]

@@ -28,6 +28,12 @@ class Layout:
 	socketio_servers: int = int(os.environ.get("SOCKETIO_SERVERS", "1"))
 	python: str = os.environ.get("BENCH_PYTHON", "/usr/bin/python3")
 	cache_override: str | None = os.environ.get("WEBVIEW_KIT_CACHE")
+	# Where the front listens (a phone on the same network: 0.0.0.0), and the URL links carry
+	# when a tunnel or reverse proxy stands in front of it.
+	host: str = os.environ.get("WEBVIEW_KIT_HOST") or "127.0.0.1"
+	public_url: str = os.environ.get("WEBVIEW_KIT_PUBLIC_URL", "").rstrip("/")
+	# Proxies (addresses or networks) whose X-Forwarded-Proto the front believes; none by default.
+	trusted_proxies: str = os.environ.get("WEBVIEW_KIT_TRUSTED_PROXIES", "")
 
 	@property
 	def home(self) -> Path:

@@ -8,6 +8,7 @@ a later `make down` or the e2e fixture stops exactly what was started.
 from __future__ import annotations
 
 import fcntl
+import ipaddress
 import json
 import os
 import resource
@@ -46,7 +47,8 @@ daemon off;
 events {{ worker_connections {connections}; accept_mutex on; }}
 http {{
 	include /etc/nginx/mime.types;
-	access_log {logs}/nginx-access.log;
+	# The server's own access_log (the template) keeps deep-link tokens out of the log.
+	access_log off;
 	client_body_temp_path {run}/nginx/body;
 	proxy_temp_path {run}/nginx/proxy;
 	fastcgi_temp_path {run}/nginx/fastcgi;
@@ -59,6 +61,34 @@ MARIADB_READY = ".webview_kit-initialized"
 LOOPBACK = "127.0.0.1"
 TCP_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
 TCP_ESTABLISHED = "01"
+
+
+ALL_ADDRESSES = ("0.0.0.0",)
+
+
+def machine_address(addresses: list[dict], routes: list[dict]) -> str | None:
+	"""The machine's own IPv4 address for a phone: the default route's interface first.
+
+	`addresses` and `routes` are what `ip -j -4 addr show scope global` and
+	`ip -j route show default` print; container bridges come last.
+	"""
+	default_devices = [route.get("dev") for route in routes]
+
+	def rank(interface: dict) -> tuple[int, int]:
+		name = interface.get("ifname", "")
+		bridge = name.startswith(("docker", "br-", "veth"))
+		return (0 if name in default_devices else 1, 1 if bridge else 0)
+
+	for interface in sorted(addresses, key=rank):
+		for info in interface.get("addr_info", []):
+			if info.get("family") == "inet" and info.get("scope") == "global":
+				return info["local"]
+	return None
+
+
+def _ip_json(*args: str) -> list[dict]:
+	done = subprocess.run(["ip", "-j", *args], capture_output=True, text=True)
+	return json.loads(done.stdout or "[]") if done.returncode == 0 else []
 
 
 def free_ports(count: int) -> list[int]:
@@ -82,7 +112,23 @@ def nginx_limits(hard_nofile: int | None = None, cpus: int | None = None) -> dic
 	}
 
 
-def render_nginx(ep: Endpoints, site: str, sites_path: Path) -> str:
+def trusted_proxy_entries(proxies: str) -> str:
+	"""The front's geo lines for WEBVIEW_KIT_TRUSTED_PROXIES: addresses or networks, space or comma separated."""
+	entries = []
+	for proxy in proxies.replace(",", " ").split():
+		try:
+			ipaddress.ip_network(proxy, strict=False)
+		except ValueError:
+			raise StackError(
+				f"WEBVIEW_KIT_TRUSTED_PROXIES: {proxy!r} is not an address or network (for example 10.0.0.5 or 10.0.0.0/8)"
+			) from None
+		entries.append(f"{proxy} 1;")
+	return " ".join(entries)
+
+
+def render_nginx(
+	ep: Endpoints, site: str, sites_path: Path, access_log: str, trusted_proxies: str = ""
+) -> str:
 	servers = " ".join(f"server {s.address};" for s in ep.socketio)
 	return string.Template(NGINX_TEMPLATE.read_text()).safe_substitute(
 		WEB_UPSTREAM=ep.web.address,
@@ -90,6 +136,9 @@ def render_nginx(ep: Endpoints, site: str, sites_path: Path) -> str:
 		FRONT_LISTEN=ep.front.address,
 		SITE_NAME=site,
 		SITES_PATH=str(sites_path),
+		ACCESS_LOG=access_log,
+		FRONT_SELF="$server_addr:$server_port",
+		TRUSTED_PROXY_ENTRIES=trusted_proxy_entries(trusted_proxies),
 	)
 
 
@@ -119,7 +168,25 @@ class Stack:
 
 	@property
 	def url(self) -> str:
-		return f"http://{self.endpoints.front.address}"
+		"""The front as this machine reaches it (loopback when it listens on every address)."""
+		front = self.endpoints.front
+		host = LOOPBACK if front.host in ALL_ADDRESSES else front.host
+		return f"http://{Endpoint(host, front.port).address}"
+
+	@property
+	def public_url(self) -> str:
+		"""The front as a phone reaches it: PUBLIC_URL, else this machine's own address under HOST=0.0.0.0."""
+		if self.layout.public_url:
+			return self.layout.public_url
+		front = self.endpoints.front
+		if front.host not in ALL_ADDRESSES:
+			return self.url
+		address = machine_address(
+			_ip_json("-4", "addr", "show", "scope", "global"), _ip_json("route", "show", "default")
+		)
+		if address is None:
+			raise StackError("HOST=0.0.0.0, but this machine has no network address: set PUBLIC_URL=http://…")
+		return f"http://{address}:{front.port}"
 
 	@property
 	def env(self) -> dict[str, str]:
@@ -159,6 +226,11 @@ class Stack:
 				if state == TCP_ESTABLISHED and port in names:
 					held[names[port]] += 1
 		return held
+
+	def access_log(self) -> str:
+		"""The front's access log of this run."""
+		log = self.layout.logs / "nginx-access.log"
+		return log.read_text(errors="replace") if log.exists() else ""
 
 	def is_up(self) -> bool:
 		"""Whether every recorded process is alive."""
@@ -270,11 +342,17 @@ class Stack:
 					f"WEBVIEW_KIT_PORT={front_port} is taken; free it or unset WEBVIEW_KIT_PORT."
 				)
 		point = lambda port: {"host": LOOPBACK, "port": port}  # noqa: E731
+		try:
+			front_host = str(ipaddress.IPv4Address(self.layout.host))
+		except ValueError:
+			raise StackError(
+				f"HOST={self.layout.host!r} is not an IPv4 address (for example 0.0.0.0)"
+			) from None
 		self.supervisor.state = {
 			"processes": {},
 			"endpoints": {
 				"bind": LOOPBACK,
-				"front": point(ports[0]),
+				"front": {"host": front_host, "port": ports[0]},
 				"mariadb": point(ports[1]),
 				"redis_cache": point(ports[2]),
 				"redis_queue": point(ports[3]),
@@ -348,15 +426,22 @@ class Stack:
 		(data / MARIADB_READY).write_text("")
 
 	def _set_host_name(self) -> None:
-		"""Point the site's own URL (used in deep links and emails) at this run's front."""
+		"""Point the site's own URL (used in deep links, their QR codes and emails) at this run's front."""
 		config = self.layout.sites / self.layout.site / "site_config.json"
 		settings = json.loads(config.read_text())
-		settings["host_name"] = self.url
+		settings["host_name"] = self.public_url
 		config.write_text(json.dumps(settings, indent=1))
 
 	def _start_nginx(self) -> None:
 		run, logs, ep = self.layout.run, self.layout.logs, self.endpoints
-		(run / "webview_kit.conf").write_text(render_nginx(ep, self.layout.site, self.layout.sites))
+		front = render_nginx(
+			ep,
+			self.layout.site,
+			self.layout.sites,
+			str(logs / "nginx-access.log"),
+			self.layout.trusted_proxies,
+		)
+		(run / "webview_kit.conf").write_text(front)
 		(run / "nginx.conf").write_text(NGINX_MAIN.format(run=run, logs=logs, **nginx_limits()))
 		argv = (
 			"nginx",

@@ -86,6 +86,10 @@ class StackProtocol(Protocol):
 		"""Open page sockets per socket.io server: `{"socketio-0": 3, ...}`, one key per server."""
 		...
 
+	def access_log(self) -> str:
+		"""What the front's access log holds: one line per request it answered."""
+		...
+
 	def scale_socketio(self, count: int) -> None:
 		"""Run `count` socket.io servers from now on, behind the same front."""
 		...

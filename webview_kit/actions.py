@@ -4,14 +4,19 @@ Mark a function with `@action` and a page can run it with `<button data-action="
 `<form data-action="...">` or `webviewKit.act(name, args)` (public/js/webview/actions.js)::
 
     from webview_kit.actions import action
-    from webview_kit.publish import doc_room
+    from webview_kit.publish import Room
 
 
-    @action(route="/webview/orders", rooms=lambda name: [doc_room("Sales Order", name)])
+    @action(
+        route="/webview/orders",
+        rooms=lambda name: [Room.of_doc("Sales Order", name)],
+        permission=("write", "Sales Order"),
+    )
     def approve(name: str, note: str | None = None) -> dict:
         doc = frappe.get_doc("Sales Order", name)
-        doc.check_permission("write")
         ...
+
+and list the module in your app's hooks.py: `webview_actions = ["myapp.orders"]`.
 
 The function stays an ordinary function. What a page's call gets on top:
 
@@ -19,12 +24,17 @@ The function stays an ordinary function. What a page's call gets on top:
   dict/list, optionally `| None`): a 400 before the function runs;
 - reach: a deep-link session runs only actions of its own page's `route`, and only on
   the rooms `rooms(...)` names (called with the arguments it asks for by name), which
-  must be rooms its page declared; permission checks stay Frappe's, inside the function;
+  must be rooms its page declared;
+- permission, for every session: `permission=(ptype, doctype)` is checked with Frappe's
+  `has_permission` on each document of `doctype` the rooms name (`permission="read"`:
+  on every document they name), before the function runs; `permission=None` says the
+  function checks for itself. Every action says which: leaving it out is a TypeError;
 - exactly once: the device names each invocation with an id; the outcome is a row of
   *Webview Action* written in the same transaction as the function's effects (see `run`).
 
-An action name is the function's dotted path. A name is resolved only inside installed
-apps, and a function that is not marked is never run, whatever its module holds.
+An action name is the function's dotted path. A name is resolved only in the modules an
+installed app lists in its `webview_actions` hook, and a function that is not marked is
+never run, whatever its module holds.
 """
 
 from __future__ import annotations
@@ -40,11 +50,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import frappe
+from frappe.permissions import rights as PERMISSION_TYPES
 from frappe.utils import add_to_date, now_datetime
 
 from webview_kit import scope, settings
 from webview_kit.infra import metrics
-from webview_kit.rooms import Room
+from webview_kit.rooms import DOC, Room
 
 __all__ = [
 	"REGISTRY",
@@ -54,7 +65,9 @@ __all__ = [
 	"Outcome",
 	"UnknownAction",
 	"action",
+	"action_modules",
 	"check_args",
+	"check_permission",
 	"prune_outcomes",
 	"resolve",
 	"run",
@@ -67,6 +80,8 @@ MAX_NAME = 200
 SIMPLE_TYPES = (str, int, float, bool, dict, list)
 RUNNING, DONE = "running", "done"
 OTHER_PAGE = "This action belongs to another page."
+NOT_PERMITTED = "You may not do this to this document."
+UNSET = object()  # `permission=` left out: refused at import
 
 
 class ActionArgumentError(frappe.ValidationError):
@@ -102,26 +117,52 @@ class Action:
 	route: str
 	rooms: Callable | None
 	params: dict[str, Param]
+	permission: tuple[str, str | None] | None  # (ptype, doctype or None for any); None: its own
 
 
 REGISTRY: dict[str, Action] = {}
 
 
-def action(route: str, rooms: Callable | None = None) -> Callable:
+def action(route: str, rooms: Callable | None = None, *, permission=UNSET) -> Callable:
 	"""Mark a function as an action of the webview page at `route`; it stays callable as before.
 
 	`rooms` returns the rooms an invocation touches (Room or room strings), from the
 	arguments it names; a deep-link session may act only on rooms its page declared.
+	`permission` is what the session's user needs on the documents those rooms name:
+	`(ptype, doctype)`, a bare `ptype` for any document they name, or None when the
+	function checks for itself.
 	"""
 	if not isinstance(route, str) or not route.startswith(scope.ROUTE_PREFIX):
 		raise TypeError(f"route must be a webview page route (/webview/...), got {route!r}")
+	needs = _permission(permission, rooms)
 
 	def mark(fn: Callable) -> Callable:
 		name = f"{fn.__module__}.{fn.__name__}"
-		REGISTRY[name] = Action(name, fn, route.rstrip("/"), rooms, _params(fn))
+		REGISTRY[name] = Action(name, fn, route.rstrip("/"), rooms, _params(fn), needs)
 		return fn
 
 	return mark
+
+
+def _permission(permission, rooms: Callable | None) -> tuple[str, str | None] | None:
+	"""`permission=` as (ptype, doctype or None); TypeError (at import) when missing or malformed."""
+	if permission is UNSET:
+		raise TypeError(
+			'an action declares its permission: permission=("write", "DocType"), permission="read" '
+			"(on every document its rooms name) or permission=None (the function checks itself)"
+		)
+	if permission is None:
+		return None
+	if isinstance(permission, str):
+		permission = (permission, None)
+	if not (isinstance(permission, tuple) and len(permission) == 2):
+		raise TypeError(f"permission must be (ptype, doctype), a ptype or None, got {permission!r}")
+	ptype, doctype = permission
+	if ptype not in PERMISSION_TYPES or not (doctype is None or isinstance(doctype, str)):
+		raise TypeError(f"permission must name a Frappe ptype ({', '.join(PERMISSION_TYPES)}), got {ptype!r}")
+	if rooms is None:
+		raise TypeError("an action with a permission names its documents with rooms=")
+	return ptype, doctype
 
 
 def _params(fn: Callable) -> dict[str, Param]:
@@ -144,11 +185,18 @@ def _params(fn: Callable) -> dict[str, Param]:
 
 
 # -- resolving and checking an invocation ---------------------------------------------
+def action_modules() -> set[str]:
+	"""The modules whose actions this site runs: what its installed apps list in `webview_actions`."""
+	return set(frappe.get_hooks("webview_actions"))
+
+
 def resolve(name) -> Action:
 	"""The marked action called `name`; UnknownAction for anything else, without running it."""
 	if not isinstance(name, str) or len(name) > MAX_NAME or not NAME_RE.match(name):
 		raise UnknownAction("No such webview action")
-	if name.partition(".")[0] not in frappe.get_installed_apps():
+	# Only declared modules: the demo's and test helpers' actions do not exist where their
+	# app is not installed, and no other module of any app is imported on a request's say.
+	if name.rpartition(".")[0] not in action_modules():
 		raise UnknownAction(f"No webview action named {name!r}")
 	if name not in REGISTRY:
 		try:
@@ -209,11 +257,28 @@ def check_reach(spec: Action, args: dict) -> None:
 		return
 	if reach.route != spec.route:
 		raise frappe.PermissionError(OTHER_PAGE)
-	if spec.rooms:
-		wanted = inspect.signature(spec.rooms).parameters
-		for room in spec.rooms(**{k: args.get(k) for k in wanted}):
-			if not reach.allows_room(str(Room.parse(room))):
-				raise frappe.PermissionError(scope.ONE_PAGE_ONLY)
+	for room in _rooms(spec, args):
+		if not reach.allows_room(str(room)):
+			raise frappe.PermissionError(scope.ONE_PAGE_ONLY)
+
+
+def check_permission(spec: Action, args: dict) -> None:
+	"""PermissionError unless the user has `spec`'s permission on each document its rooms name."""
+	if spec.permission is None:
+		return
+	ptype, doctype = spec.permission
+	documents = [r for r in _rooms(spec, args) if r.kind == DOC and doctype in (None, r.doctype)]
+	# No document to check is a refusal too: a check that finds nothing must not pass.
+	if not documents or not all(room.permits(frappe.session.user, ptype) for room in documents):
+		raise frappe.PermissionError(NOT_PERMITTED)
+
+
+def _rooms(spec: Action, args: dict) -> list[Room]:
+	"""The rooms an invocation of `spec` with `args` touches."""
+	if not spec.rooms:
+		return []
+	wanted = inspect.signature(spec.rooms).parameters
+	return [Room.parse(room) for room in spec.rooms(**{k: args.get(k) for k in wanted})]
 
 
 # -- exactly once -----------------------------------------------------------------------
@@ -245,6 +310,7 @@ def run(name, args, invocation) -> Outcome:
 	spec = resolve(name)
 	args = check_args(spec, args)
 	check_reach(spec, args)
+	check_permission(spec, args)
 	if not isinstance(invocation, str) or not ID_RE.match(invocation):
 		raise ActionArgumentError("An action needs an id of 16 to 64 letters, digits, - or _")
 	key, fingerprint = _key(frappe.session.user, invocation), _fingerprint(spec.name, args)

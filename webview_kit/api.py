@@ -9,11 +9,10 @@ import inspect
 import json
 
 import frappe
-import frappe.realtime
 
 from webview_kit import actions, auth, presence, publish, scope
 from webview_kit import params as page_params
-from webview_kit.infra import db, metrics
+from webview_kit.infra import compat, metrics
 from webview_kit.rooms import Room
 
 MAX_DEVICE = 200  # characters of the free-text device label a link may carry
@@ -50,8 +49,6 @@ def catch_up(room: str, after: int = 0, epoch: str | None = None) -> dict:
 	followed = Room.parse(room).check_follow()
 	answer = publish.history(followed, int(after), epoch or None)
 	metrics.count_catch_up(answer)
-	# A user room's catch-up reads Redis only: a reconnect storm opens no database connections.
-	db.end_without_connecting()
 	return answer
 
 
@@ -114,18 +111,25 @@ def act(action: str, id: str, args: dict | str | None = None) -> dict:
 
 
 # -- the socket server's callbacks (hooks.py: override_whitelisted_methods) ----------
+# v15's socket server calls the first two, v16's `has_permission` (infra/compat.py).
 @frappe.whitelist()
 def can_subscribe_doc(doctype: str, docname: str) -> bool:
 	"""`doc_subscribe` and `doc_open`: a deep-link session only for its page's rooms."""
-	if scope.current() is None:
-		return frappe.realtime.can_subscribe_doc(doctype, docname)
-	Room.of_doc(doctype, docname).check_follow()
-	return True
+	return has_permission(doctype, docname)
 
 
 @frappe.whitelist()
 def can_subscribe_doctype(doctype: str) -> bool:
 	"""`doctype_subscribe`: never for a deep-link session, whose pages follow rooms, not DocTypes."""
+	return has_permission(doctype)
+
+
+@frappe.whitelist()
+def has_permission(doctype: str, name: str = "") -> bool:
+	"""Whether this session's socket may join `name`'s room, or with no `name` `doctype`'s room."""
 	if scope.current() is None:
-		return frappe.realtime.can_subscribe_doctype(doctype)
-	raise frappe.PermissionError(scope.ONE_PAGE_ONLY)
+		return compat.can_subscribe(doctype, name or None)
+	if not name:
+		raise frappe.PermissionError(scope.ONE_PAGE_ONLY)
+	Room.of_doc(doctype, name).check_follow()
+	return True

@@ -28,7 +28,7 @@ from frappe.utils import get_url
 
 from webview_kit import params as page_params
 from webview_kit import scope, settings
-from webview_kit.infra import metrics
+from webview_kit.infra import compat, metrics
 from webview_kit.publish import EVENT_SESSION_ENDED, publish, user_room
 
 __all__ = [
@@ -133,8 +133,22 @@ def _used_key(digest: str) -> str:
 	return frappe.cache.make_key(f"webview_kit:link-used:{digest}")
 
 
-def _revoked_key(user: str) -> str:
-	return frappe.cache.make_key(f"webview_kit:revoked:{user}")
+# Revoke marks are rows of Frappe's DefaultValue table under this parent, not cache keys:
+# the cache Redis evicts keys when full, and an evicted mark would let links issued before
+# the revoke open again.
+REVOKED_PARENT = "__webview_kit_revoked"
+
+
+def _revoked_at(user: str) -> float:
+	"""When `user`'s webview sessions were last revoked (0: never), read from the database."""
+	stored = frappe.db.get_value("DefaultValue", {"parent": REVOKED_PARENT, "defkey": user}, "defvalue")
+	return float(stored or 0)
+
+
+def _mark_revoked(user: str, at: float) -> None:
+	from frappe.defaults import set_default
+
+	set_default(user, repr(at), REVOKED_PARENT)
 
 
 # -- issue --------------------------------------------------------------------
@@ -172,8 +186,11 @@ def can_issue_for(issuer: str, user: str) -> bool:
 
 def check_issue_rate(issuer: str) -> None:
 	"""Raise RateLimitExceededError once `issuer` asked for more links this minute than allowed."""
+	limit = settings.get("issue_rate_limit")
+	if not limit:  # 0: off
+		return
 	asked, _retry_after = count_in_window("issue", issuer)
-	if asked > settings.get("issue_rate_limit"):
+	if asked > limit:
 		frappe.throw("Too many links asked for; try again in a minute.", frappe.RateLimitExceededError)
 
 
@@ -233,7 +250,7 @@ def redeem(token: str, route: str, query: str = "") -> dict:
 	claims["link_id"] = digest[:12]
 	if claims["exp"] < time.time():
 		raise refuse("expired")
-	if claims["iat"] <= float(frappe.cache.get(_revoked_key(claims["user"])) or 0):
+	if claims["iat"] <= _revoked_at(claims["user"]):
 		raise refuse("revoked")
 	check_target(claims, route, query)
 	if not frappe.db.get_value("User", claims["user"], "enabled"):
@@ -256,9 +273,10 @@ def start_session(claims: dict) -> None:
 	"""Sign the claims' user in with a brand-new session that reaches only the claims' route and parameters."""
 	from frappe.auth import LoginManager
 
+	lifetime = settings.get("session_lifetime")
 	frappe.local.login_manager = login = LoginManager()
-	login.login_as(claims["user"])
-	scope.begin(claims["route"], settings.get("session_lifetime"), claims.get("params"))
+	compat.login_as(login, claims["user"], ends=time.time() + lifetime)
+	scope.begin(claims["route"], lifetime, claims.get("params"))
 
 
 # -- revoke -------------------------------------------------------------------
@@ -276,14 +294,14 @@ def webview_sessions(user: str | None = None) -> list[tuple[str, str, dict]]:
 	)
 	if user:
 		query = query.where(sessions.user == user)
-	return [(sid, owner, frappe.safe_eval(data or "{}")) for sid, owner, data in query.run()]
+	return [(sid, owner, compat.parse_session_data(data)) for sid, owner, data in query.run()]
 
 
 def revoke(user: str) -> int:
 	"""End every webview session of `user`, void their unused links, tell their pages; return how many ended."""
 	from frappe.sessions import delete_session
 
-	frappe.cache.set(_revoked_key(user), repr(time.time()), ex=max_ttl() + USED_MARK_TTL)
+	_mark_revoked(user, time.time())
 	sids = [sid for sid, _user, _data in webview_sessions(user)]
 	for sid in sids:
 		delete_session(sid, user=user, reason="Webview session revoked")
@@ -306,6 +324,17 @@ def prune_sessions() -> int:
 	return ended
 
 
+def prune_revoke_marks() -> int:
+	"""Delete revoke marks older than any link they could still void (`scheduler_events`: hourly)."""
+	from frappe.utils import add_to_date
+
+	cutoff = add_to_date(None, seconds=-(max_ttl() + USED_MARK_TTL))
+	filters = {"parent": REVOKED_PARENT, "creation": ("<", cutoff)}
+	stale = frappe.db.count("DefaultValue", filters)
+	frappe.db.delete("DefaultValue", filters)
+	return stale
+
+
 # -- rate limits ----------------------------------------------------------------
 @dataclass(frozen=True)
 class RefusalVerdict:
@@ -325,6 +354,7 @@ def count_in_window(what: str, who: str | None) -> tuple[int, int]:
 
 
 def refusal_limit() -> int:
+	"""Refused links an address may send in a minute before it gets 429; 0 means no limit."""
 	return settings.get("redeem_rate_limit")
 
 
@@ -338,6 +368,9 @@ def note_refusal(ip: str | None, reason: str) -> RefusalVerdict:
 	"""
 	refused, retry_after = count_in_window("refusals", ip)
 	limit = refusal_limit()
+	if not limit:  # 0: off, every refusal is audited and none is limited
+		audit(f"Webview link refused: {reason}", None, "Failed")
+		return RefusalVerdict(limited=False, retry_after=retry_after)
 	if refused <= limit:
 		audit(f"Webview link refused: {reason}", None, "Failed")
 	elif refused == limit + 1:

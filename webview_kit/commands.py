@@ -1,4 +1,6 @@
-"""`bench --site S webview ...`: issue and revoke deep links, forget rooms; the demo's commands.
+"""`bench --site S webview ...`: issue and revoke deep links, forget rooms.
+
+Other apps (the demo) add their commands to this group.
 
 Imports of the app happen inside the commands, as in Frappe's own: `bench` loads every
 app's commands at start, and should not pay for what it does not run.
@@ -8,7 +10,6 @@ import click
 from frappe.commands import pass_context
 
 from webview_kit.cli import on_each_site
-from webview_kit.demo.commands import DEMO_COMMANDS
 
 
 @click.group("webview")
@@ -94,6 +95,4 @@ def forget(context, users):
 	on_each_site(context, work)
 
 
-for command in DEMO_COMMANDS:
-	webview.add_command(command)
 commands = [webview]

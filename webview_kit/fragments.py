@@ -40,7 +40,7 @@ import frappe
 from markupsafe import Markup
 
 from webview_kit import settings
-from webview_kit.publish import Event, PublishError, doc_room, publish_many
+from webview_kit.publish import Event, PublishError, Room, doc_room, publish_many
 
 __all__ = [
 	"EVENT_FRAGMENT",
@@ -171,7 +171,7 @@ def _render_checked(target: str, context: dict | None, op: str) -> str:
 
 
 def publish_fragment(
-	room: str,
+	room: Room | str,
 	target: str,
 	context: dict | None = None,
 	*,

@@ -16,11 +16,13 @@ after_request = ["webview_kit.renderer.secure_headers"]
 # Opt-in: frappe.realtime.on that works on Frappe's own web pages, with catch-up (web_pages.py)
 update_website_context = ["webview_kit.web_pages.update_website_context"]
 
-# The socket server asks these before joining a document or DocType room: deep-link
-# sessions get only their page's rooms (webview_kit/api.py), other sessions Frappe's answer
+# The socket server asks these before joining a document or DocType room (v15 the first
+# two, v16 `has_permission`): deep-link sessions get only their page's rooms
+# (webview_kit/api.py), other sessions Frappe's answer
 override_whitelisted_methods = {
 	"frappe.realtime.can_subscribe_doc": "webview_kit.api.can_subscribe_doc",
 	"frappe.realtime.can_subscribe_doctype": "webview_kit.api.can_subscribe_doctype",
+	"frappe.realtime.has_permission": "webview_kit.api.has_permission",
 }
 
 # What a deep-link session may call besides its page: our page API, the socket
@@ -30,6 +32,7 @@ webview_allowed_methods = [
 	"frappe.realtime.get_user_info",
 	"frappe.realtime.can_subscribe_doc",
 	"frappe.realtime.can_subscribe_doctype",
+	"frappe.realtime.has_permission",
 	"frappe.auth.get_logged_user",
 	"ping",
 	"logout",
@@ -54,11 +57,21 @@ doc_events = {
 
 # End deep-link sessions past their lifetime even when nobody uses them again
 # and forget action outcomes past their window (Webview Settings)
-scheduler_events = {"hourly": ["webview_kit.auth.prune_sessions", "webview_kit.actions.prune_outcomes"]}
+scheduler_events = {
+	"hourly": [
+		"webview_kit.auth.prune_sessions",
+		"webview_kit.auth.prune_revoke_marks",
+		"webview_kit.actions.prune_outcomes",
+	]
+}
 
 # Deep-link claims and the sessions they started are state, not cache: keep them
 # through frappe.clear_cache() (saving a User, `bench migrate`, `bench clear-cache`)
 persistent_cache_keys = ["webview_kit:*"]
+
+# Actions (webview_kit/actions.py): a page may run the marked functions of the modules
+# installed apps list here, and of no other module
+webview_actions = ["webview_kit.workflow"]
 
 # Live fragments (webview_kit/fragments.py): pieces of pages the server renders and pushes.
 # `webview_fragment(target, **context)` renders one in a page's first render.
@@ -66,23 +79,6 @@ webview_fragments = {
 	"webview_kit.list_rows": {
 		"template": "webview_kit/templates/webview/fragments/list_rows.html",
 		"item": "webview_kit/templates/webview/fragments/list_row.html",
-	},
-	# the demo order (webview_kit/demo/orders.py, /webview/order)
-	"webview_demo.order_status": {
-		"template": "webview_kit/demo/templates/order_status.html",
-		"doctype": "Webview Demo Order",
-	},
-	"webview_demo.order_lines": {
-		"template": "webview_kit/demo/templates/order_lines.html",
-		"doctype": "Webview Demo Order",
-	},
-	"webview_demo.order_totals": {
-		"template": "webview_kit/demo/templates/order_totals.html",
-		"doctype": "Webview Demo Order",
-	},
-	"webview_demo.order_timeline": {
-		"template": "webview_kit/demo/templates/order_timeline.html",
-		"item": "webview_kit/demo/templates/order_event.html",
 	},
 }
 jinja = {"methods": ["webview_kit.fragments.webview_fragment"]}

@@ -50,6 +50,7 @@ __all__ = [
 	"after_rename",
 	"check_read",
 	"display_fields",
+	"doc_files",
 	"doc_state",
 	"is_live",
 	"list_columns",
@@ -129,6 +130,27 @@ def doc_state(doc) -> dict:
 		docstatus=doc.docstatus,
 	)
 	return _plain(state)
+
+
+def doc_files(doc) -> dict:
+	"""The image and the attachments a document page shows of `doc` (what a deep link may fetch)."""
+	meta = frappe.get_meta(doc.doctype)
+	image_field = meta.image_field or next(
+		(df.fieldname for df in meta.fields if df.fieldtype == "Attach Image"), None
+	)
+	image = (image_field and doc.get(image_field)) or None
+	attached = frappe.get_all(
+		"File",
+		filters={"attached_to_doctype": doc.doctype, "attached_to_name": doc.name, "is_folder": 0},
+		fields=["file_name", "file_url"],
+		order_by="creation asc",
+	)
+	seen, attachments = {image}, []
+	for file in attached:
+		if file.file_url not in seen:
+			seen.add(file.file_url)
+			attachments.append({"file_name": file.file_name or file.file_url, "file_url": file.file_url})
+	return {"image": image, "attachments": attachments}
 
 
 def workflow_state_field(doctype: str) -> str | None:
@@ -230,7 +252,7 @@ def row_events(doc, users, deleted: bool = False) -> list[Event]:
 		if not deleted and frappe.has_permission(doc.doctype, "read", doc=doc, user=user):
 			if shown is None:
 				title, chips = list_columns(doc.doctype)
-				context = {"row": row(doc), "title_field": title, "chips": chips}
+				context = {"row": row(doc), "doctype": doc.doctype, "title_field": title, "chips": chips}
 				shown = fragments.fragment_event(room, target, context, op="prepend")
 			events.append(dataclasses.replace(shown, room=room))
 		else:

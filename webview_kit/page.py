@@ -11,7 +11,8 @@ import json
 import frappe
 from frappe.sessions import get_csrf_token
 
-from webview_kit import fragments, live, presence, progress, scope, shell, workflow
+from webview_kit import fragments, live, presence, progress, scope, shell, tickets, workflow
+from webview_kit.infra import compat
 from webview_kit.publish import EVENT_COUNT, EVENT_SESSION_ENDED, room_head
 from webview_kit.rooms import Room
 from webview_kit.scope import page_params
@@ -53,15 +54,20 @@ def webview_context(context, rooms: list[str | Room], lists: list[str] = ()) -> 
 		"site": frappe.local.site,
 		"user": frappe.session.user,
 		"csrf_token": get_csrf_token(),
+		# A deep-link session reaches its own page only: links to other pages go through the app.
+		"scoped": scope.current() is not None,
 		"events": EVENTS,
 		"rooms": {
 			str(room): {
 				"seq": heads[str(room)]["seq"],
 				"epoch": heads[str(room)]["epoch"],
 				"subscribe": room.subscription(),
+				**({"ticket": tickets.ticket(str(room))} if compat.SOCKET_CATCH_UP else {}),
 			}
 			for room in followed
 		},
+		# v16's socket server runs the kit's handler, which answers catch-ups (realtime/handlers.js)
+		"catch_up": "socket" if compat.SOCKET_CATCH_UP else "http",
 		**context.webview_shell.for_page(),
 	}
 	# `</` would end the script tag the JSON lives in.

@@ -7,7 +7,7 @@ and the socket server's subscribe callbacks all go through them.
 
 To publish to a room from your app::
 
-    from webview_kit.rooms import Room
+    from webview_kit.publish import Room, publish
 
     publish(Room.of_doc("Sales Order", "SO-0001"), "myapp.approved", {...})
 """
@@ -108,12 +108,16 @@ class Room:
 
 	def readable_by(self, user: str) -> bool:
 		"""Whether `user` may read what this room carries, whatever their session's scope."""
+		return self.permits(user, "read")
+
+	def permits(self, user: str, ptype: str) -> bool:
+		"""Whether `user` has `ptype` on this room's document (a user room: only its user, any ptype)."""
 		if self.kind == USER:
 			return self.name == user and user != "Guest"
 		return (
 			bool(frappe.db.exists("DocType", self.doctype, cache=True))
 			and bool(frappe.db.exists(self.doctype, self.name))
-			and frappe.has_permission(self.doctype, "read", doc=self.name, user=user)
+			and frappe.has_permission(self.doctype, ptype, doc=self.name, user=user)
 		)
 
 	def check_follow(self, session=None) -> Room:

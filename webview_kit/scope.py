@@ -36,6 +36,7 @@ __all__ = [
 	"is_allowed",
 	"link_query",
 	"link_token",
+	"may_fetch_file",
 	"page_params",
 ]
 
@@ -43,6 +44,7 @@ TOKEN_PARAM = "wvt"
 ROUTE_PREFIX = "/webview/"
 SESSION_KEY = "webview_scope"
 API_METHOD = "/api/method/"
+FILE_PATHS = ("/files/", "/private/files/")
 ONE_PAGE_ONLY = "This session opens one webview only."
 
 
@@ -67,6 +69,11 @@ class Scope:
 
 	def allows_room(self, room: str) -> bool:
 		return self.rooms is not None and room in self.rooms
+
+	def allows_document(self, doctype: str, name: str) -> bool:
+		"""Whether the page declared the room of this document."""
+		# The form of rooms.Room.of_doc, which imports this module (test_scope checks they agree).
+		return self.allows_room(f"doc:{doctype}/{name}")
 
 	def as_dict(self) -> dict:
 		return {
@@ -220,5 +227,27 @@ def enforce() -> None:
 	request = frappe.request
 	if link_token() is not None and request.path.startswith(ROUTE_PREFIX):
 		return
-	if not is_allowed(request.path, scope.route):
+	if not is_allowed(request.path, scope.route) and not may_fetch_file(request.path, scope):
 		raise frappe.PermissionError(ONE_PAGE_ONLY)
+
+
+def may_fetch_file(path: str, scope: Scope) -> bool:
+	"""Whether a session scoped to `scope` may GET the file at `path`: one its page's documents reference.
+
+	Referenced means attached (a File row) to a document whose room the page declared.
+	Frappe attaches the file of every Attach and Attach Image field to its document when
+	the document is saved, so this covers those fields too. Frappe's own check follows (a
+	private file is sent only if its File is readable). A front that serves `/files/`
+	itself, as production nginx configurations do, serves public files to anyone, as
+	Frappe means them to be.
+	"""
+	if frappe.request.method not in ("GET", "HEAD") or not path.startswith(FILE_PATHS):
+		return False
+	# get_all reads past permissions: this decides reach; Frappe's read check comes after.
+	attached = frappe.get_all(
+		"File", filters={"file_url": path, "is_folder": 0}, fields=["attached_to_doctype", "attached_to_name"]
+	)
+	return any(
+		file.attached_to_doctype and scope.allows_document(file.attached_to_doctype, file.attached_to_name)
+		for file in attached
+	)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import frappe
 
-__all__ = ["DEFAULTS", "get", "link_roles", "live_doctypes"]
+__all__ = ["DEFAULTS", "OFF_AT_ZERO", "get", "link_roles", "live_doctypes"]
 
 DOCTYPE = "Webview Settings"
 DEFAULTS: dict[str, object] = {
@@ -27,16 +27,28 @@ DEFAULTS: dict[str, object] = {
 	"live_doctypes": "",
 	"realtime_on_web_pages": 0,
 	"action_outcome_ttl": 24 * 3600,
+	"history_room_kb": 1024,
+	"history_budget_mb": 256,
+	"presence_max_viewers": 50,
+	"presence_rate_limit": 60,
 }
+
+# The numeric settings for which 0 means "off" (no limit). Every other one refuses 0 when
+# saved: a link, session, history or lease of no length is not a thing that can be off.
+OFF_AT_ZERO = frozenset({"redeem_rate_limit", "issue_rate_limit"})
 
 
 def get(name: str):
-	"""The value of setting `name`, as the type of its default."""
+	"""The value of setting `name`, as the type of its default; unset (never saved) is the default.
+
+	0 is a value like any other: for the settings in `OFF_AT_ZERO` it means off, and the
+	DocType refuses it for the rest.
+	"""
 	default = DEFAULTS[name]
 	value = frappe.conf.get(f"webview_{name}")  # deprecated override, see the module docstring
 	if value in (None, ""):
 		value = _stored().get(name)
-	if value in (None, "", 0):
+	if value in (None, ""):
 		return default
 	return type(default)(value)
 

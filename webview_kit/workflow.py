@@ -18,7 +18,7 @@ from frappe.utils import escape_html, get_fullname, pretty_date, strip_html
 
 from webview_kit import live
 from webview_kit.actions import action
-from webview_kit.publish import doc_room, publish
+from webview_kit.publish import Room, publish
 
 __all__ = ["EVENT_COMMENT", "ROUTE", "add_comment", "apply_transition", "document_rooms", "page"]
 
@@ -34,8 +34,8 @@ class StaleState(frappe.ValidationError):
 	http_status_code = 409
 
 
-def document_rooms(doctype: str, name: str) -> list[str]:
-	return [doc_room(doctype, name)]
+def document_rooms(doctype: str, name: str) -> list[Room]:
+	return [Room.of_doc(doctype, name)]
 
 
 def workflow_of(doctype: str):
@@ -91,7 +91,9 @@ def _comment(row) -> dict:
 	}
 
 
-@action(route=ROUTE, rooms=document_rooms)
+# Read to see the page; the transition's roles, conditions and write permission are
+# apply_workflow's own checks, with Frappe's own refusals.
+@action(route=ROUTE, rooms=document_rooms, permission="read")
 def apply_transition(doctype: str, name: str, transition: str, state: str) -> dict:
 	"""Apply workflow `transition` to the document if it is still in `state` (what the page showed)."""
 	live.check_read(doctype, name)
@@ -117,7 +119,7 @@ def _readable_doc(doctype: str, name: str):
 	return doc
 
 
-@action(route=ROUTE, rooms=document_rooms)
+@action(route=ROUTE, rooms=document_rooms, permission="read")
 def add_comment(doctype: str, name: str, text: str) -> dict:
 	"""Add a comment to the document (read access is enough, as on Frappe's desk)."""
 	text = text.strip()
@@ -125,5 +127,5 @@ def add_comment(doctype: str, name: str, text: str) -> dict:
 		frappe.throw(f"Write a comment of 1 to {MAX_COMMENT} characters.", frappe.ValidationError)
 	comment = _readable_doc(doctype, name).add_comment("Comment", escape_html(text))
 	shown = _comment(comment)
-	publish(doc_room(doctype, name), EVENT_COMMENT, shown, after_commit=True)
+	publish(Room.of_doc(doctype, name), EVENT_COMMENT, shown, after_commit=True)
 	return shown

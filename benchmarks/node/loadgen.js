@@ -41,6 +41,8 @@ class Client {
 		this.refusedFirst = 0; // refusals before the first connect
 		this.syncing = null;
 		this.buffer = [];
+		this.downAt = 0; // when the socket last dropped
+		this.outages = []; // [dropped at, ms until caught up again] per reconnect
 	}
 
 	open() {
@@ -55,6 +57,9 @@ class Client {
 			});
 			this.socket = socket;
 			socket.on(config.event, (message) => this.receive(message, now()));
+			socket.on("disconnect", () => {
+				this.downAt = now();
+			});
 			socket.on("connect", () => {
 				this.connects += 1;
 				this.retryDelay = 0;
@@ -136,14 +141,16 @@ class Client {
 
 	async reconnected(at) {
 		this.backAt = at;
+		const downAt = this.downAt;
 		if (config.mode !== "webview_kit") {
 			this.caughtUp = at;
-			return;
-		}
-		if (await this.sync()) {
+		} else if (await this.sync()) {
 			this.caughtUp = now();
 			this.catchUpMs = this.caughtUp - at;
+		} else {
+			return;
 		}
+		if (downAt) this.outages.push([downAt, this.caughtUp - downAt]);
 	}
 
 	/** Catch up; a request while one runs makes it go round once more. True once caught up. */
@@ -250,7 +257,10 @@ function status(since, times) {
 			back_at: back.map((c) => c.backAt),
 			caught_up_at: caught.map((c) => c.caughtUp),
 			catch_up_ms: caught.map((c) => c.catchUpMs),
+			// each reconnect's time from the socket dropping to caught up (stock: to back)
+			outage_ms: clients.flatMap((c) => c.outages.filter(([down]) => down > since).map(([, ms]) => ms)),
 		}),
+		dropped: clients.filter((c) => c.downAt > since).length,
 		type: "status",
 		connected,
 		// still trying to reconnect (stock pages stop after reconnectionAttempts)

@@ -11,6 +11,7 @@ from stack.docker import DockerStack
 from stack.layout import REPO
 from stack.native import Stack
 from stack.protocol import StackProtocol
+from stack.swarm import SwarmStack
 
 MEMBERS = sorted(name for name in vars(StackProtocol) if not name.startswith("_"))
 # Names the suite gives a stack it got from a fixture.
@@ -27,7 +28,7 @@ def signature(member) -> inspect.Signature:
 	return inspect.signature(function, eval_str=True)
 
 
-@pytest.mark.parametrize("stack_class", [Stack, DockerStack], ids=["native", "docker"])
+@pytest.mark.parametrize("stack_class", [Stack, DockerStack, SwarmStack], ids=["native", "docker", "swarm"])
 @pytest.mark.parametrize("name", MEMBERS)
 def test_both_stacks_have_every_member_with_the_protocols_signature(stack_class, name):
 	declared = inspect.getattr_static(StackProtocol, name)

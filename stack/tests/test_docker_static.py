@@ -63,7 +63,8 @@ def interpolate(value, env: dict[str, str]):
 
 @pytest.fixture(scope="module")
 def dotenv() -> dict[str, str]:
-	return read_dotenv(DOTENV)
+	# `make up` (stack/docker.py) sets WEBVIEW_KIT_SECRETS for compose.
+	return {**read_dotenv(DOTENV), "WEBVIEW_KIT_SECRETS": "/var/lib/webview_kit/secrets"}
 
 
 @pytest.fixture(scope="module")
@@ -172,10 +173,59 @@ def test_every_long_running_service_has_a_healthcheck(compose):
 		assert compose["services"][job]["restart"] == "no"
 
 
-def test_the_launcher_knows_the_database_root_password_compose_sets(compose):
-	from stack.docker import DB_ROOT_PASSWORD
+def test_the_database_root_password_is_a_secret_file_outside_the_repo(compose):
+	"""No password in the compose file, an environment variable or the build context."""
+	from stack.docker import SECRETS
 
-	assert compose["services"]["mariadb"]["environment"]["MARIADB_ROOT_PASSWORD"] == DB_ROOT_PASSWORD
+	for name, service in compose["services"].items():
+		variables = service.get("environment") or {}
+		assert all(key.endswith("_FILE") for key in variables if "PASSWORD" in key), name
+	assert set(compose["secrets"]) == set(SECRETS)
+	source = Path(compose["secrets"]["db-root-password"]["file"])
+	assert source.is_absolute() and REPO not in source.parents, "a secret outside the repo"
+	mariadb = compose["services"]["mariadb"]
+	assert mariadb["environment"] == {"MARIADB_ROOT_PASSWORD_FILE": "/run/secrets/db-root-password"}
+	assert mariadb["secrets"] == ["db-root-password"]
+	job = compose["services"]["create-site"]
+	assert job["secrets"] == ["db-root-password"]
+	assert job["environment"]["DB_ROOT_PASSWORD_FILE"] == "/run/secrets/db-root-password"
+	assert '--db-root-password="$(cat "$DB_ROOT_PASSWORD_FILE")"' in job["command"][0]
+	# Only the job and the database hold it; the long-running Frappe services do not.
+	holders = {name for name, service in compose["services"].items() if "secrets" in service}
+	assert holders == {"mariadb", "create-site"}
+
+
+def test_compose_needs_the_secrets_folder(dotenv):
+	with pytest.raises(ValueError, match="WEBVIEW_KIT_SECRETS"):
+		interpolate(
+			yaml.safe_load(COMPOSE_FILE.read_text()),
+			{k: v for k, v in dotenv.items() if k != "WEBVIEW_KIT_SECRETS"},
+		)
+
+
+def test_secrets_are_generated_once_in_a_folder_only_its_owner_opens(tmp_path):
+	from stack.docker import SECRETS, ensure_secrets
+
+	folder = tmp_path / "secrets"
+	ensure_secrets(folder)
+	first = {name: (folder / name).read_text() for name in SECRETS}
+	assert all(len(value.strip()) >= 24 for value in first.values())
+	assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+	ensure_secrets(folder)
+	assert {name: (folder / name).read_text() for name in SECRETS} == first, "kept, not regenerated"
+
+
+def test_only_the_front_is_published_and_the_data_services_are_on_an_internal_network(compose):
+	services_ = compose["services"]
+	assert [name for name, service in services_.items() if "ports" in service] == ["frontend"]
+	assert compose["networks"]["data"] == {"internal": True}
+	assert not (compose["networks"]["front"] or {}).get("internal")
+	for name in ("mariadb", "redis-cache", "redis-queue"):
+		assert services_[name]["networks"] == ["data"], name
+	assert services_["frontend"]["networks"] == ["front"], "the front cannot reach MariaDB or Redis"
+	# The front reaches exactly the two upstreams it proxies to.
+	on_front = {name for name, service in services_.items() if "front" in service["networks"]}
+	assert on_front == {"frontend", "backend", "websocket"}
 
 
 def test_env_file_names_the_native_default_site(dotenv):
@@ -247,13 +297,13 @@ def test_create_site_makes_the_site_the_native_launcher_makes(compose):
 	for step in (
 		"--install-app=webview_kit",
 		"enable-scheduler",
-		"webview install-demo",
+		"install-app webview_kit_demo webview_kit_testing",
 		"set-admin-password",
 	):
 		assert step in script, step
 	assert "--admin-password=admin" not in script and "token_urlsafe" in script
-	assert script.index("migrate") < script.rindex("webview install-demo"), (
-		"a migrated site gets the demo again"
+	assert script.index("migrate") < script.rindex("install-app webview_kit_demo"), (
+		"a site made before the demo was an app gets it after its migrate"
 	)
 
 
@@ -265,7 +315,7 @@ def test_frontend_renders_the_native_nginx_template(compose, dotenv, endpoints):
 		for source, target, _ in map(mount_parts, frontend["volumes"])
 	}
 	assert mounts["/etc/nginx/templates/default.conf.template"] == NGINX_TEMPLATE
-	env = frontend["environment"]
+	env = rendered_front_env(frontend, mounts)
 	template = NGINX_TEMPLATE.read_text()
 	# envsubst leaves names without a value alone, so the header comment's example stays as it is.
 	code = "\n".join(line for line in template.splitlines() if not line.lstrip().startswith("#"))
@@ -275,9 +325,42 @@ def test_frontend_renders_the_native_nginx_template(compose, dotenv, endpoints):
 	assert env["FRONT_LISTEN"] == f"{endpoints.bind}:{endpoints.front.port}"
 	assert frontend["ports"] == [f"127.0.0.1:{dotenv['WEBVIEW_KIT_PORT']}:{endpoints.front.port}"]
 	in_container = string.Template(template).safe_substitute(env)
-	native = render_nginx(endpoints, dotenv["WEBVIEW_KIT_SITE"], Path(BENCH) / "sites")
+	native = render_nginx(endpoints, dotenv["WEBVIEW_KIT_SITE"], Path(BENCH) / "sites", env["ACCESS_LOG"])
 	listen = f"listen {endpoints.front.address};"
 	assert in_container == native.replace(listen, f"listen {env['FRONT_LISTEN']};")
+
+
+def rendered_front_env(frontend: dict, mounts: dict, **overrides: str) -> dict[str, str]:
+	"""The front container's environment once the entrypoint sourced its .envsh files."""
+	env = {**frontend["environment"], **overrides}
+	script = mounts["/docker-entrypoint.d/15-trusted-proxies.envsh"]
+	done = subprocess.run(
+		["sh", "-euc", f'. "{script}"; printf %s "$TRUSTED_PROXY_ENTRIES"'],
+		env={"PATH": os.environ["PATH"], **env},
+		capture_output=True,
+		text=True,
+		check=True,
+	)
+	env["TRUSTED_PROXY_ENTRIES"] = done.stdout
+	del env["TRUSTED_PROXIES"]  # read by the script, not by the template
+	return env
+
+
+@pytest.mark.parametrize("proxies", ["", "10.0.0.5", "10.0.0.5 172.16.0.0/12", "10.0.0.5,fd00::/8"])
+def test_the_front_trusts_the_proxies_the_native_launcher_trusts(compose, proxies):
+	from stack.native import trusted_proxy_entries
+
+	frontend = compose["services"]["frontend"]
+	mounts = {
+		target: (COMPOSE_FILE.parent / source).resolve()
+		for source, target, _ in map(mount_parts, frontend["volumes"])
+	}
+	env = rendered_front_env(frontend, mounts, TRUSTED_PROXIES=proxies)
+	assert env["TRUSTED_PROXY_ENTRIES"] == trusted_proxy_entries(proxies)
+
+
+def test_the_front_trusts_no_proxy_by_default(compose):
+	assert compose["services"]["frontend"]["environment"]["TRUSTED_PROXIES"] == ""
 
 
 # -- the front follows its upstreams' addresses --------------------------------

@@ -43,6 +43,7 @@ COUNTERS = {
 	"links_issued": "Deep links issued.",
 	"links_redeemed": "Deep links redeemed: a webview session started.",
 	EVENTS_PUBLISHED: "Events published to webview rooms.",
+	"history_rooms_evicted": "Rooms whose history expired early to keep the site within its history budget.",
 	"catch_ups": "Catch-up requests answered.",
 	"events_replayed": "Events sent in catch-up answers.",
 	"resyncs": "Catch-up answers with a history gap: the page jumped to the latest state.",

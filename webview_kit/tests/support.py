@@ -16,9 +16,10 @@ from unittest.mock import patch
 
 import frappe
 from frappe.utils import background_jobs
+from webview_kit_demo import setup, users
 
 from webview_kit import auth, publish
-from webview_kit.demo import setup, users
+from webview_kit.infra import compat
 
 
 def ensure_user(email: str, roles: tuple[str, ...] = (), enabled: bool = True) -> str:
@@ -238,7 +239,7 @@ def sessions_of(user: str) -> set[str]:
 def session_data(sid: str) -> dict:
 	frappe.db.commit()
 	(stored,) = frappe.db.sql_list("select sessiondata from tabSessions where sid = %s", sid)
-	return frappe.safe_eval(stored, None, {"_dict": frappe._dict})
+	return compat.parse_session_data(stored)
 
 
 def sign_in(claims: dict | None = None, user: str | None = None) -> str:
@@ -262,3 +263,15 @@ def _sign_in(claims: dict | None, user: str | None) -> str:
 		LoginManager().login_as(user)
 	frappe.db.commit()
 	return frappe.session.sid
+
+
+# -- for the browser suite's `bench execute` on a site of its own --------------------
+def probe(path: str, method: str = "GET", as_admin: bool = False, data: dict | None = None) -> dict:
+	"""Send one request through this site's WSGI app (`bench --site S execute`); return its status and text.
+
+	With `as_admin`, as Administrator with a fresh API key. For the browser suite, whose front
+	serves one site only: it asks a site made with `stack.new_site` this way.
+	"""
+	headers = {"Authorization": f"token {users.new_api_key('Administrator')}"} if as_admin else {}
+	response = request(wsgi_client(), path, method=method, data=data, headers=headers)
+	return {"status": response.status_code, "text": response.get_data(as_text=True)[:2000]}

@@ -1,6 +1,7 @@
 """Actions: the registry, argument checks, the reach of deep-link sessions, and exactly once."""
 
 import time
+import unittest
 from unittest.mock import patch
 
 import frappe
@@ -22,7 +23,7 @@ def _rooms(name: str) -> list[str]:
 	return [doc_room("ToDo", name)]
 
 
-@action(route=ROUTE, rooms=_rooms)
+@action(route=ROUTE, rooms=_rooms, permission=None)
 def note(name: str, text: str = "", pause: float = 0.0) -> dict:
 	"""Leave a ToDo (the effect the tests count), pausing `pause` seconds inside the transaction."""
 	todo = frappe.get_doc({"doctype": "ToDo", "description": f"{MARKER} {name} {text}"})
@@ -31,19 +32,33 @@ def note(name: str, text: str = "", pause: float = 0.0) -> dict:
 	return {"todo": todo.name}
 
 
-@action(route=ROUTE)
+@action(route=ROUTE, permission=None)
 def typed(
 	text: str, whole: int, number: float, flag: bool, obj: dict, items: list, maybe: str | None = None
 ) -> dict:
 	return {"number": number}
 
 
-@action(route=ROUTE)
+@action(route=ROUTE, permission=None)
 def fails(name: str) -> None:
 	frappe.get_doc({"doctype": "ToDo", "description": f"{MARKER} {name} failed"}).insert(
 		ignore_permissions=True
 	)
 	frappe.throw("No, not this one.", frappe.ValidationError)
+
+
+@action(route=ROUTE, rooms=_rooms, permission=("write", "ToDo"))
+def edit(name: str, text: str) -> dict:
+	"""Change ToDo `name`'s description: the kit checks write on it first, the function does not."""
+	frappe.db.set_value("ToDo", name, "description", f"{MARKER} {text}")
+	return {"name": name}
+
+
+def setUpModule():
+	# This module's actions are the tests' own: as an app does in hooks.py, declare the module.
+	declared = patch.object(actions, "action_modules", return_value={*actions.action_modules(), HERE})
+	declared.start()
+	unittest.addModuleCleanup(declared.stop)
 
 
 def not_an_action(name: str) -> None:
@@ -110,11 +125,39 @@ class TestRegistry(ActionTestCase):
 
 		for fn in (untyped, starred, odd):
 			with self.subTest(fn=fn.__name__), self.assertRaises(TypeError):
-				action(route=ROUTE)(fn)
+				action(route=ROUTE, permission=None)(fn)
 
 	def test_a_route_that_is_not_a_webview_page_is_refused(self):
 		with self.assertRaises(TypeError):
-			action(route="/app/todo")
+			action(route="/app/todo", permission=None)
+
+	def test_an_action_that_does_not_declare_its_permission_is_refused_at_import(self):
+		with self.assertRaises(TypeError) as caught:
+			action(route=ROUTE, rooms=_rooms)
+		self.assertIn("permission=", str(caught.exception))
+
+	def test_a_permission_that_cannot_be_checked_is_refused_at_import(self):
+		for rooms, permission in (
+			(_rooms, ("wrte", "ToDo")),  # not a Frappe ptype
+			(_rooms, ("write", "ToDo", "extra")),
+			(_rooms, ["write", "ToDo"]),  # a list: (ptype, doctype) is a tuple
+			(_rooms, True),
+			(None, ("write", "ToDo")),  # no rooms: no document to check it on
+		):
+			with self.subTest(permission=permission, rooms=rooms), self.assertRaises(TypeError):
+				action(route=ROUTE, rooms=rooms, permission=permission)
+
+	def test_a_marked_function_of_a_module_no_app_declares_is_unknown(self):
+		with (
+			patch.object(actions, "action_modules", return_value={"webview_kit.workflow"}),
+			self.assertRaises(UnknownAction),
+		):
+			actions.resolve(f"{HERE}.note")
+
+	def test_the_product_declares_only_its_workflow_actions(self):
+		self.assertEqual(
+			frappe.get_hooks("webview_actions", app_name="webview_kit"), ["webview_kit.workflow"]
+		)
 
 
 GOOD = {"text": "a", "whole": 1, "number": 1.5, "flag": True, "obj": {}, "items": []}
@@ -188,6 +231,44 @@ class TestReach(ActionTestCase):
 
 	def test_a_session_without_a_scope_is_not_limited_to_a_page(self):
 		self.assertFalse(actions.run(f"{HERE}.note", {"name": self.name}, new_id()).replayed)
+
+
+class TestPermission(ActionTestCase):
+	"""`permission=` is checked for every session, scoped or not, before the function runs."""
+
+	def setUp(self):
+		super().setUp()
+		self.todo = frappe.get_doc({"doctype": "ToDo", "description": f"{MARKER} mine"}).insert().name
+		frappe.db.commit()
+		ensure_user(OTHER_USER)
+
+	def description(self) -> str:
+		frappe.db.commit()
+		return frappe.db.get_value("ToDo", self.todo, "description")
+
+	def test_a_user_with_the_permission_runs_it(self):
+		actions.run(f"{HERE}.edit", {"name": self.todo, "text": "edited"}, new_id())
+		self.assertEqual(self.description(), f"{MARKER} edited")
+
+	def test_a_signed_in_user_without_the_permission_is_refused_before_it_runs(self):
+		frappe.set_user(OTHER_USER)
+		with self.assertRaises(frappe.PermissionError) as caught:
+			actions.run(f"{HERE}.edit", {"name": self.todo, "text": "taken over"}, new_id())
+		self.assertEqual(str(caught.exception), actions.NOT_PERMITTED)
+		frappe.set_user("Administrator")
+		self.assertEqual(self.description(), f"{MARKER} mine")
+
+	def test_a_missing_document_gets_the_same_refusal_as_one_not_yours(self):
+		with self.assertRaises(frappe.PermissionError) as caught:
+			actions.run(f"{HERE}.edit", {"name": "no-such-todo", "text": "x"}, new_id())
+		self.assertEqual(str(caught.exception), actions.NOT_PERMITTED)
+
+	def test_rooms_that_name_no_document_of_the_doctype_refuse(self):
+		spec = actions.Action(
+			"x.y", edit, ROUTE, lambda name: [doc_room("Note", name)], {}, ("write", "ToDo")
+		)
+		with self.assertRaises(frappe.PermissionError):
+			actions.check_permission(spec, {"name": self.todo})
 
 
 class TestExactlyOnce(ActionTestCase):
@@ -298,7 +379,7 @@ class TestOutcomeWindowSetting(FrappeTestCase):
 
 	def test_an_empty_window_is_saved_as_the_default(self):
 		settings = frappe.get_single("Webview Settings")
-		settings.action_outcome_ttl = 0  # what a site saved before the field existed holds
+		settings.action_outcome_ttl = None  # what a site saved before the field existed holds
 		settings.save()
 		self.assertEqual(settings.action_outcome_ttl, 24 * 3600)
 

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 import frappe
 from frappe.share import add_docshare
+from webview_kit_demo.setup import DEMO_DOCTYPE
 
 from webview_kit import auth, presence, renderer, scope
-from webview_kit.demo.setup import DEMO_DOCTYPE
-from webview_kit.infra import health
+from webview_kit.infra import compat, health
 from webview_kit.publish import doc_room, room_head, user_room
 from webview_kit.settings import DOCTYPE as SETTINGS
 from webview_kit.tests.support import ensure_demo, ensure_user, session_data, sessions_of
@@ -142,7 +142,9 @@ class TestScopeGuard(AttackTestCase):
 		sid = self.client.get_cookie("sid").value
 		data = session_data(sid)
 		data[scope.SESSION_KEY]["expires"] = 1.0
-		frappe.db.sql("update tabSessions set sessiondata = %s where sid = %s", (str(data), sid))
+		frappe.db.sql(
+			"update tabSessions set sessiondata = %s where sid = %s", (compat.session_data_text(data), sid)
+		)
 		frappe.db.commit()
 		frappe.cache.hdel("session", sid)
 		self.assert_refused(self.get(ROUTE), 401)
@@ -236,7 +238,7 @@ class TestIssuing(AttackTestCase):
 		self.issuer_key = self.api_key(ISSUER)
 
 	def api_key(self, user: str) -> str:
-		from webview_kit.demo.users import new_api_key
+		from webview_kit_demo.users import new_api_key
 
 		return new_api_key(user)
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from webview_kit import auth, scope
 from webview_kit.auth import LinkError
+from webview_kit.infra import compat
 from webview_kit.publish import EVENT_SESSION_ENDED, room_head, user_room
 from webview_kit.tests.support import (
 	clear_room,
@@ -57,7 +58,8 @@ class AuthTestCase(FrappeTestCase):
 		frappe.set_user("Administrator")
 		self.addCleanup(frappe.set_user, "Administrator")
 		# Links issued "in the past" by move_back_in_time must not predate an earlier test's revoke.
-		frappe.cache.delete(auth._revoked_key(READER))
+		frappe.db.delete("DefaultValue", {"parent": auth.REVOKED_PARENT, "defkey": READER})
+		frappe.db.commit()
 
 	def issue(self, user: str = READER, route: str = ROUTE, **kwargs) -> str:
 		return token_of(auth.issue_link(user, route, **kwargs))
@@ -475,7 +477,9 @@ class TestSessions(AuthTestCase):
 		sid = sign_in(auth.redeem(self.issue(), ROUTE))
 		data = session_data(sid)
 		data[scope.SESSION_KEY]["expires"] = time.time() - 1
-		frappe.db.sql("update tabSessions set sessiondata = %s where sid = %s", (str(data), sid))
+		frappe.db.sql(
+			"update tabSessions set sessiondata = %s where sid = %s", (compat.session_data_text(data), sid)
+		)
 		frappe.cache.hdel("session", sid)
 		self.assertGreaterEqual(auth.prune_sessions(), 1)
 		self.assertNotIn(sid, sessions_of(READER))

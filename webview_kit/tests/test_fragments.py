@@ -4,9 +4,9 @@ from unittest.mock import patch
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
+from webview_kit_demo import orders
 
 from webview_kit import fragments, settings
-from webview_kit.demo import orders
 from webview_kit.fragments import EVENT_FRAGMENT, publish_fragment
 from webview_kit.publish import PublishError, doc_room, history, room_head, user_room
 from webview_kit.tests.support import clear_room, ensure_demo, ensure_user

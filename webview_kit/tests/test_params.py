@@ -11,11 +11,11 @@ from urllib.parse import quote, urlsplit
 
 import frappe
 from frappe.share import add_docshare
+from webview_kit_demo import orders
+from webview_kit_demo.setup import DEMO_DOCTYPE
+from webview_kit_demo.users import new_api_key
 
 from webview_kit import auth, scope
-from webview_kit.demo import orders
-from webview_kit.demo.setup import DEMO_DOCTYPE
-from webview_kit.demo.users import new_api_key
 from webview_kit.tests.support import ensure_demo, ensure_user, request, wsgi_client
 from webview_kit.tests.test_attacks import message, page_config
 from webview_kit.tests.test_requests import READER, RequestTestCase, set_cookies

@@ -37,10 +37,62 @@ class TestWebviewSettings(FrappeTestCase):
 				self.assertIn(label, str(refused.exception))
 
 	def test_an_empty_bounded_setting_saves_as_its_default(self):
-		# Frappe keeps an empty Int as 0, so 0 cannot mean "no limit": it means the default.
-		self.doc.redeem_rate_limit = 0
+		# Desk sends a cleared Int as null; validate fills the default in before Frappe stores 0.
+		self.doc.redeem_rate_limit = None
 		self.doc.save()
 		self.assertEqual(self.doc.redeem_rate_limit, 30)
+		self.assertEqual(settings.get("redeem_rate_limit"), 30)
+
+	def test_a_field_the_site_never_saved_saves_as_its_default(self):
+		# A site that saved these settings before a field existed has no row for it.
+		frappe.db.delete("Singles", {"doctype": settings.DOCTYPE, "field": "presence_lease"})
+		settings.forget_read()
+		self.assertEqual(settings.get("presence_lease"), 45)
+		doc = frappe.get_single(settings.DOCTYPE)
+		doc.save()
+		self.assertEqual(doc.presence_lease, 45)
+
+	def test_zero_turns_a_rate_limit_off(self):
+		for name in sorted(settings.OFF_AT_ZERO):
+			with self.subTest(setting=name):
+				doc = frappe.get_single(settings.DOCTYPE)
+				doc.set(name, 0)
+				doc.save()
+				self.assertEqual(settings.get(name), 0)
+
+	def test_zero_is_refused_where_it_cannot_mean_off(self):
+		from webview_kit.webview_kit.doctype.webview_settings.webview_settings import BOUNDS
+
+		for name in sorted(set(BOUNDS) - settings.OFF_AT_ZERO):
+			with self.subTest(setting=name):
+				doc = frappe.get_single(settings.DOCTYPE)
+				doc.set(name, 0)
+				with self.assertRaises(frappe.ValidationError) as refused:
+					doc.save()
+				self.assertIn(f"{doc.meta.get_label(name)} cannot be 0", str(refused.exception))
+
+	def test_no_refused_link_is_rate_limited_when_the_limit_is_off(self):
+		from webview_kit import auth
+
+		self.doc.redeem_rate_limit = 0
+		self.doc.save()
+		frappe.cache.delete_value("webview_kit:refusals:198.51.100.7")
+		verdicts = [auth.note_refusal("198.51.100.7", "test") for _ in range(40)]
+		self.assertFalse(any(v.limited for v in verdicts))
+
+	def test_an_issuer_is_not_rate_limited_when_the_limit_is_off(self):
+		from webview_kit import auth
+
+		frappe.cache.delete_value("webview_kit:issue:limit-off@example.com")
+		self.doc.issue_rate_limit = 1
+		self.doc.save()
+		auth.check_issue_rate("limit-off@example.com")
+		with self.assertRaises(frappe.RateLimitExceededError):
+			auth.check_issue_rate("limit-off@example.com")
+		self.doc.issue_rate_limit = 0
+		self.doc.save()
+		for _ in range(5):
+			auth.check_issue_rate("limit-off@example.com")
 
 	def test_live_doctypes_and_link_roles_must_exist(self):
 		for field, value, message in (

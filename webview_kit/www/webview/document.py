@@ -14,7 +14,9 @@ def get_context(context):
 	doctype, name, room = live.requested_doc_room(page_params())
 	# The room's position first, the document second: a save in between is replayed, not lost.
 	webview_context(context, [room])
-	context.doc = live.doc_state(frappe.get_doc(doctype, name))
+	doc = frappe.get_doc(doctype, name)
+	context.doc = live.doc_state(doc)
+	context.files = live.doc_files(doc)
 	context.fields = live.display_fields(doctype)
 	context.title_field = live.title_field(doctype)
 	context.title = context.doc.get(context.title_field) or name

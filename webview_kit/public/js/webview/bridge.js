@@ -7,7 +7,8 @@
 //   Android WebView       window.WebviewKitAndroid.postMessage(json)  (addJavascriptInterface)
 //   React Native WebView  window.ReactNativeWebView.postMessage(json)
 // In a plain browser there is no host: send() does nothing and returns false, and
-// links marked data-bridge="navigate" are followed as ordinary links.
+// links marked data-bridge="navigate" are followed as ordinary links in a desk session
+// (a deep-link session, which reaches its own page only, does not follow them).
 //
 // The app sends commands by calling webviewKit.bridge.receive({type, payload, id})
 // (evaluateJavaScript / evaluateJavascript / injectJavaScript), or, from React Native,
@@ -105,7 +106,9 @@ export class Bridge {
 			type === "navigate"
 				? this.navigate(el.href || el.dataset.url)
 				: this.send(type, el.dataset.payload ? JSON.parse(el.dataset.payload) : {});
-		if (sent) event.preventDefault();
+		// A deep-link session reaches its own page only: with no app to ask for a link to
+		// another page, following one would only be refused, so it stays where it is.
+		if (sent || (type === "navigate" && this.kit.config.scoped)) event.preventDefault();
 	}
 }
 

@@ -43,6 +43,7 @@ export class WebviewKit {
 		this.initial = Object.fromEntries(Object.entries(config.rooms).map(([name, pos]) => [name, pos.seq]));
 		this.resyncs = 0;
 		this.rooms = new Map(Object.entries(config.rooms).map(([name, pos]) => [name, new Room(name, pos)]));
+		if (config.catch_up === "socket") this.catchUpOnTheSocket();
 	}
 
 	/** Follow the page's rooms over `socket` (a socket.io client socket of the site's namespace). */
@@ -210,6 +211,66 @@ export class WebviewKit {
 		room.buffer = [];
 		room.syncing = null;
 		for (const envelope of buffered) this.accept(room, envelope);
+	}
+
+	// -- catch-up on the socket (Frappe v16: the kit's realtime/handlers.js answers it) -----------
+	/** Catch up over the socket instead of HTTP; the handler also joins the document rooms. */
+	catchUpOnTheSocket() {
+		this.catchUp = this.catchUpOverSocket;
+		this.asked = new Map(); // id -> {resolve, reject} of the questions on this connection
+		this.lastAsked = 0;
+		for (const room of this.rooms.values()) {
+			room.ticket = this.config.rooms[room.name].ticket;
+			[room.joinOverHttp, room.subscribe] = [room.subscribe, null];
+		}
+	}
+
+	async catchUpOverSocket(room) {
+		if (room.overHttp) return WebviewKit.prototype.catchUp.call(this, room);
+		for (;;) {
+			const message = await this.askSocket(room);
+			if (message.status) return this.catchUpOverHttpInstead(room);
+			if (message.gap) await this.recover(room, message);
+			if (room.epoch && room.epoch !== message.epoch) continue; // the fresh page is of a newer epoch
+			for (const envelope of message.events) if (envelope.seq > room.seq) this.apply(room, envelope);
+			room.epoch = message.epoch;
+			if (room.seq >= message.head) break;
+		}
+		const buffered = room.buffer.sort((a, b) => a.seq - b.seq);
+		room.buffer = [];
+		room.syncing = null;
+		for (const envelope of buffered) this.accept(room, envelope);
+	}
+
+	/** The handler did not answer (a refusal, Redis away): this room catches up over HTTP from now on. */
+	catchUpOverHttpInstead(room) {
+		room.overHttp = true;
+		room.subscribe = room.joinOverHttp;
+		if (room.subscribe) this.socket.emit(...room.subscribe);
+		return WebviewKit.prototype.catchUp.call(this, room);
+	}
+
+	askSocket(room) {
+		if (!this.listening) {
+			this.listening = true;
+			this.socket.on("webview_kit.caught_up", (answer) => {
+				const asked = this.asked.get(answer?.id);
+				this.asked.delete(answer?.id);
+				asked?.resolve(answer);
+			});
+			// No answer comes over a closed connection; the next connect catches every room up again.
+			this.socket.on("disconnect", () => {
+				for (const asked of this.asked.values()) asked.reject(new Error("the socket closed"));
+				this.asked.clear();
+			});
+		}
+		if (!this.socket.connected) return Promise.reject(new Error("the socket is closed"));
+		const id = ++this.lastAsked;
+		const question = { id, room: room.name, after: room.seq, epoch: room.epoch || "", ticket: room.ticket };
+		return new Promise((resolve, reject) => {
+			this.asked.set(id, { resolve, reject });
+			this.socket.emit("webview_kit.catch_up", question);
+		});
 	}
 
 	async recover(room, message) {

@@ -4,9 +4,7 @@
 export function cacheShell(shell) {
 	if (!shell) return;
 	const cache = async () => {
-		const responses = await Promise.all(shell.assets.map((url) => fetch(url, { credentials: "same-origin" })));
-		if (!responses.every((response) => response.ok)) return;
-		await Promise.all(responses.map((response) => response.arrayBuffer()));
+		await Promise.all(shell.assets.map(preload));
 		document.cookie = `${shell.cookie}=${shell.build}; path=/; max-age=31536000; samesite=lax`;
 	};
 	const onState = ({ detail }) => {
@@ -15,4 +13,16 @@ export function cacheShell(shell) {
 		cache().catch(() => {}); // not cached: the next page inlines them again
 	};
 	document.addEventListener("webviewkit:state", onState);
+}
+
+// Fetched as what the next page loads it as, a script or a stylesheet: WebKit serves a
+// <script> from its memory cache only if it was fetched as a script, not by fetch().
+function preload(url) {
+	return new Promise((resolve, reject) => {
+		const link = Object.assign(document.createElement("link"), { rel: "preload", href: url });
+		link.as = url.endsWith(".css") ? "style" : "script";
+		link.onload = resolve;
+		link.onerror = reject;
+		document.head.append(link);
+	});
 }

@@ -1,0 +1,79 @@
+"""SwarmStack leaves the engine's swarm as it found it: it makes one only when there is none, and leaves only that."""
+
+from __future__ import annotations
+
+import pytest
+
+from stack import swarm as swarm_module
+from stack.swarm import SwarmStack
+
+
+class FakeEngine:
+	"""`docker` as SwarmStack calls it: records each call, answers swarm state and empty listings."""
+
+	def __init__(self, state: str):
+		self.state = state
+		self.calls: list[list[str]] = []
+
+	def __call__(self, args: list[str], check: bool = True) -> str:
+		self.calls.append(args)
+		if args[:1] == ["info"]:
+			return self.state + "\n"
+		if args[:2] == ["swarm", "init"]:
+			self.state = "active"
+		if args[:2] == ["swarm", "leave"]:
+			self.state = "inactive"
+		return ""
+
+	def did(self, *prefix: str) -> bool:
+		return any(call[: len(prefix)] == list(prefix) for call in self.calls)
+
+
+@pytest.fixture
+def stack(tmp_path, monkeypatch):
+	monkeypatch.setenv("WEBVIEW_KIT_CACHE", str(tmp_path))
+	monkeypatch.setattr(swarm_module.DockerStack, "_require_engine", lambda self: None)
+	made = SwarmStack()
+	made._created_flag = tmp_path / "swarm-created"
+	monkeypatch.setattr(made, "_bridge_address", lambda: "172.17.0.1")
+	return made
+
+
+def test_a_swarm_is_made_when_there_is_none_and_left_on_down(stack, monkeypatch):
+	engine = FakeEngine("inactive")
+	monkeypatch.setattr(stack, "_docker", engine)
+
+	stack._ensure_swarm()
+	assert engine.did("swarm", "init", "--advertise-addr", "172.17.0.1")
+	stack.down()
+
+	assert engine.did("stack", "rm", stack.name)
+	assert engine.did("swarm", "leave") and engine.state == "inactive"
+	assert not stack._created_flag.exists()
+
+
+def test_a_swarm_that_was_there_stays_after_down(stack, monkeypatch):
+	engine = FakeEngine("active")
+	monkeypatch.setattr(stack, "_docker", engine)
+
+	stack._ensure_swarm()
+	stack.down()
+
+	assert not engine.did("swarm", "init")
+	assert not engine.did("swarm", "leave") and engine.state == "active"
+	assert engine.did("volume", "rm", "--force", f"{stack.name}_sites")
+	assert engine.did("volume", "rm", "--force", f"{stack.name}_mariadb-data")
+
+
+def test_a_killed_socket_server_is_the_tasks_container_in_slot_order(stack, monkeypatch):
+	rows = [
+		{"ID": "b", "Names": f"{stack.name}_websocket.2.xyz", "Status": "Up (healthy)"},
+		{"ID": "a", "Names": f"{stack.name}_websocket.1.abc", "Status": "Up (healthy)"},
+	]
+	monkeypatch.setattr(
+		stack, "_containers", lambda service=None: sorted(rows, key=lambda r: swarm_module._slot(r["Names"]))
+	)
+
+	assert stack._named("socketio-0") == ["a"] and stack._named("socketio-1") == ["b"]
+	with pytest.raises(swarm_module.StackError, match="has 2 task"):
+		stack._named("socketio-2")
