@@ -33,8 +33,9 @@ up: system
 down:
 	$(RUN) down --stack $(STACK)
 
+# make link [ROUTE=/webview/order PARAMS="name=WDO-0001 ..."]
 link:
-	$(RUN) link --qr
+	$(RUN) link --qr $(if $(ROUTE),--route $(ROUTE)) $(foreach p,$(PARAMS),--param $(p))
 
 order:
 	$(RUN) order

@@ -97,8 +97,9 @@ def _open(bench: Bench, kind: str, users: dict, setup: dict):
 	page = context.new_page()
 	if kind == "webview_kit":
 		context.add_init_script(WEBVIEW_HOOK)
-		(link,) = bench.agent.call("links", user=user, route=ROUTE, count=1)
-		page.goto(f"{link}&doctype={setup['doctype']}&name={task}")
+		params = {"doctype": setup["doctype"], "name": task}
+		(link,) = bench.agent.call("links", user=user, route=ROUTE, count=1, params=params)
+		page.goto(link)
 		page.wait_for_selector("body[data-realtime=live]", timeout=30_000)
 	else:
 		sid = http_login(bench.url, user, bench.password)

@@ -86,8 +86,9 @@ def _open(bench: Bench, kind: str, setup: dict) -> Page:
 	page = context.new_page()
 	if kind == "webview_kit":
 		context.add_init_script(ROW_HOOK)
-		(link,) = bench.agent.call("links", user=USERS[kind], route=ROUTE, count=1)
-		page.goto(f"{link}&doctype={setup['doctype']}")
+		params = {"doctype": setup["doctype"]}
+		(link,) = bench.agent.call("links", user=USERS[kind], route=ROUTE, count=1, params=params)
+		page.goto(link)
 	else:
 		sid = http_login(bench.url, USERS[kind], bench.password)
 		context.add_cookies([{"name": "sid", "value": sid, "url": bench.url}])

@@ -336,12 +336,12 @@ def cmd_row_series(
 
 
 # -- links ------------------------------------------------------------------------
-def cmd_links(user: str, route: str, count: int, ttl: int = 600) -> list[str]:
+def cmd_links(user: str, route: str, count: int, ttl: int = 600, params: dict | None = None) -> list[str]:
 	"""Deep links issued in-process (for the measures that only need many of them)."""
 	from webview_kit import auth
 
 	frappe.set_user("Administrator")
-	urls = [auth.issue_link(user, route, ttl=ttl, issuer="benchmark")["url"] for _ in range(count)]
+	urls = [auth.issue_link(user, route, params, ttl=ttl, issuer="benchmark")["url"] for _ in range(count)]
 	frappe.db.commit()
 	return urls
 

@@ -9,6 +9,7 @@ only for what `stack.protocol.StackProtocol` declares, which both stacks have.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import time
@@ -140,10 +141,22 @@ class Accounts:
 			timeout=30,
 		)
 
-	def link(self, user: str, route: str = "/webview/count", ttl: int = 120) -> str:
-		response = self.call("webview_kit.api.issue_link", user=user, route=route, ttl=ttl)
+	def link(
+		self, user: str, route: str = "/webview/count", ttl: int = 120, params: dict | None = None
+	) -> str:
+		"""A deep link for `user` to `route` with the page's `params`, as a mobile backend asks for one."""
+		response = self.issue(user, route, ttl, params)
 		response.raise_for_status()
 		return response.json()["message"]["url"]
+
+	def issue(self, user: str, route: str, ttl: int = 120, params: dict | None = None) -> requests.Response:
+		data = {
+			"user": user,
+			"route": route,
+			"ttl": ttl,
+			**({"params": json.dumps(params)} if params else {}),
+		}
+		return self.call("webview_kit.api.issue_link", **data)
 
 
 @pytest.fixture(scope="session")

@@ -118,10 +118,9 @@ class People:
 		return f"tpl-{first.lower()}-{device}@webview-kit.test"
 
 
-def link(accounts, user: str, route: str, **query) -> str:
-	"""A deep link for `user` to `route`, with `query` kept on the page's URL."""
-	url = accounts.link(user, route=route)
-	return url + "".join(f"&{k}={quote(str(v))}" for k, v in query.items())
+def link(accounts, user: str, route: str, **params) -> str:
+	"""A deep link for `user` to `route` with the page's `params`, signed into the link."""
+	return accounts.link(user, route=route, params={k: str(v) for k, v in params.items()})
 
 
 def open_page(page: Page, url: str, route: str) -> None:

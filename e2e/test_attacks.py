@@ -86,7 +86,7 @@ def test_a_count_pages_socket_cannot_join_another_documents_room(
 
 
 def test_a_document_pages_socket_joins_its_own_document(stack, accounts, user, readable_task):
-	link = accounts.link(user, route="/webview/document") + f"&name={readable_task}"
+	link = accounts.link(user, route="/webview/document", params={"name": readable_task})
 	client, received = connect(stack, signed_in(link))
 	try:
 		client.emit("doc_subscribe", (TASK, readable_task), namespace=f"/{stack.site}")

@@ -6,7 +6,6 @@ import argparse
 import os
 import subprocess
 import sys
-from urllib.parse import quote
 
 from . import bench
 from .demo import DEMO_USER, start_demo
@@ -84,6 +83,7 @@ def cmd_status(stack: Stack, args: argparse.Namespace) -> None:
 
 def cmd_link(stack: Stack, args: argparse.Namespace) -> None:
 	argv = ["webview", "link", "--user", args.user, "--route", args.route, "--ttl", str(args.ttl)]
+	argv += [f"--param={pair}" for pair in args.param]
 	stack.site_command([*argv, *(["--qr"] if args.qr else [])], "link", show=True)
 
 
@@ -91,11 +91,11 @@ def cmd_order(stack: Stack, args: argparse.Namespace) -> None:
 	"""Start delivering a demo order to `args.user`, and print a link to watch it live."""
 	order = ["webview", "order", "--user", args.user, "--enqueue", "--interval", str(args.interval)]
 	name = stack.site_output(order).strip().splitlines()[-1]
-	link = ["webview", "link", "--user", args.user, "--route", "/webview/order", "--ttl", "600"]
-	url = stack.site_output(link).strip().splitlines()[-1]
+	link = ["webview", "link", "--user", args.user, "--route", "/webview/order", f"--param=name={name}"]
+	url = stack.site_output([*link, "--ttl", "600"]).strip().splitlines()[-1]
 	print(f"Order {name} is being packed and delivered, a step every {args.interval:g} s.")
 	print("Watch it (a page made of live fragments) with this single-use link, valid 10 minutes:\n")
-	print(f"{url}&name={quote(name)}")
+	print(url)
 
 
 def cmd_site(stack: Stack, args: argparse.Namespace) -> None:
@@ -163,6 +163,13 @@ def main(argv: list[str] | None = None) -> int:
 	link.add_argument("--route", default="/webview/count")
 	link.add_argument("--ttl", type=int, default=600)
 	link.add_argument("--qr", action="store_true")
+	link.add_argument(
+		"--param",
+		action="append",
+		default=[],
+		metavar="NAME=VALUE",
+		help="a parameter of the page (repeatable)",
+	)
 	order = verbs.add_parser("order", help="deliver a demo order step by step and print a link to watch it")
 	order.add_argument("--user", default=DEMO_USER)
 	order.add_argument("--interval", type=float, default=3.0)

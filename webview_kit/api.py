@@ -11,6 +11,7 @@ import json
 import frappe
 
 from webview_kit import actions, auth, presence, publish, scope
+from webview_kit import params as page_params
 from webview_kit.infra import compat, metrics
 from webview_kit.rooms import Room
 
@@ -56,12 +57,22 @@ def catch_up(room: str, after: int = 0, epoch: str | None = None, probe: str | N
 
 @frappe.whitelist(methods=["POST"])
 @clear_errors
-def issue_link(user: str, route: str, ttl: int | None = None, device: str | None = None) -> dict:
-	"""Return a single-use deep link that signs `user` in to `route` (for mobile backends)."""
+def issue_link(
+	user: str,
+	route: str,
+	params: dict | str | None = None,
+	ttl: int | None = None,
+	device: str | None = None,
+) -> dict:
+	"""Return a single-use deep link that signs `user` in to `route` with `params` (for mobile backends).
+
+	`params` is an object of text values, as JSON in a form body: `params={"name": "SO-0001"}`.
+	"""
 	if device is not None and (not isinstance(device, str) or len(device) > MAX_DEVICE):
 		frappe.throw(f"device must be text of at most {MAX_DEVICE} characters", frappe.ValidationError)
+	params = page_params.parse(params)
 	auth.check_issue_rate(frappe.session.user)
-	return auth.issue_link(user, route, None if ttl in (None, "") else int(ttl), device)
+	return auth.issue_link(user, route, params, None if ttl in (None, "") else int(ttl), device)
 
 
 @frappe.whitelist(methods=["POST"])

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import frappe
 from frappe.utils import get_url
 
+from webview_kit import params as page_params
 from webview_kit import scope, settings
 from webview_kit.infra import compat, metrics
 from webview_kit.publish import EVENT_SESSION_ENDED, publish, user_room
@@ -90,6 +91,7 @@ REFUSALS = {
 	),
 	"revoked": ("This link is no longer valid", 410, "Ask the app for a new link."),
 	"wrong_route": ("This link is for a different page", 403, "Open the link exactly as the app gave it."),
+	"wrong_params": ("This link opens something else", 403, "Open the link exactly as the app gave it."),
 	"user_unavailable": ("This account cannot sign in here", 403, "Contact the app's support."),
 	"signed_in_as_other": (
 		"This browser is signed in as someone else",
@@ -208,9 +210,14 @@ def check_issue_rate(issuer: str) -> None:
 
 
 def issue_link(
-	user: str, route: str, ttl: int | None = None, device: str | None = None, issuer: str | None = None
+	user: str,
+	route: str,
+	params: dict | None = None,
+	ttl: int | None = None,
+	device: str | None = None,
+	issuer: str | None = None,
 ) -> dict:
-	"""Return a single-use deep link signing `user` in to `route`, valid for `ttl` seconds."""
+	"""Return a single-use deep link signing `user` in to `route` with `params`, valid for `ttl` seconds."""
 	issuer = issuer or frappe.session.user
 	# The right first: whoever may not issue gets one answer, whether `user` exists or not.
 	if not can_issue_for(frappe.session.user, user):
@@ -218,6 +225,7 @@ def issue_link(
 	if not frappe.db.get_value("User", user, "enabled"):
 		frappe.throw(f"User {user} does not exist or is disabled", frappe.ValidationError)
 	route = validate_route(route)
+	params = page_params.check(route, params, user)
 	ttl = DEFAULT_TTL if ttl is None else int(ttl)
 	if not 1 <= ttl <= max_ttl():
 		frappe.throw(f"ttl must be between 1 and {max_ttl()} seconds", frappe.ValidationError)
@@ -225,21 +233,29 @@ def issue_link(
 	digest = token_hash(token)
 	now = time.time()
 	claims = {"user": user, "route": route, "exp": now + ttl, "iat": now, "issuer": issuer, "device": device}
+	claims["params"] = params
 	frappe.cache.set(_claims_key(digest), json.dumps(claims), ex=ttl + USED_MARK_TTL)
 	audit(f"Webview link issued by {issuer} for {route} (link {digest[:12]}, {ttl}s)", user, "Success")
 	metrics.count("links_issued")
+	query = page_params.query(params)
 	return {
-		"url": f"{get_url()}{route}?{scope.TOKEN_PARAM}={token}",
+		"url": f"{get_url()}{route}?{query + '&' if query else ''}{scope.TOKEN_PARAM}={token}",
 		"expires_in": ttl,
 		"link_id": digest[:12],
 	}
 
 
 # -- redeem -------------------------------------------------------------------
-def redeem(token: str, route: str) -> dict:
-	"""Consume `token` for `route` and return its claims, or raise LinkError."""
+def redeem(token: str, route: str, query: str = "") -> dict:
+	"""Consume `token` for `route` with the query string `query` (less the token) and return its claims.
+
+	Raise LinkError instead; a link asked for with other parameters than its own is refused
+	without being used up, so the link as issued still opens.
+	"""
 	check_format(token)
 	digest = token_hash(token)
+	if issued := frappe.cache.get(_claims_key(digest)):
+		check_target(json.loads(issued), route, query)
 	script = frappe.cache.register_script(_REDEEM_LUA)
 	found = script(keys=[_claims_key(digest), _used_key(digest)], args=[USED_MARK_TTL])
 	if found is None:
@@ -252,8 +268,7 @@ def redeem(token: str, route: str) -> dict:
 		raise refuse("expired")
 	if claims["iat"] <= _revoked_at(claims["user"]):
 		raise refuse("revoked")
-	if claims["route"] != route.rstrip("/"):
-		raise refuse("wrong_route")
+	check_target(claims, route, query)
 	if not frappe.db.get_value("User", claims["user"], "enabled"):
 		raise refuse("user_unavailable")
 	return claims
@@ -270,14 +285,25 @@ def check_browser_session(claims: dict) -> None:
 		raise refuse("signed_in_as_other")
 
 
+def check_target(claims: dict, route: str, query: str) -> None:
+	"""Raise LinkError unless `claims` name `route` with exactly the parameters `query` encodes.
+
+	Claims of links issued before links had parameters carry none.
+	"""
+	if claims["route"] != route.rstrip("/"):
+		raise refuse("wrong_route")
+	if not hmac.compare_digest(query.encode(), page_params.query(claims.get("params")).encode()):
+		raise refuse("wrong_params")
+
+
 def start_session(claims: dict) -> None:
-	"""Sign the claims' user in with a brand-new session that reaches only the claims' route."""
+	"""Sign the claims' user in with a brand-new session that reaches only the claims' route and parameters."""
 	from frappe.auth import LoginManager
 
 	lifetime = settings.get("session_lifetime")
 	frappe.local.login_manager = login = LoginManager()
 	compat.login_as(login, claims["user"], ends=time.time() + lifetime)
-	scope.begin(claims["route"], lifetime)
+	scope.begin(claims["route"], lifetime, claims.get("params"))
 
 
 # -- revoke -------------------------------------------------------------------

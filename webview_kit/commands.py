@@ -20,11 +20,18 @@ def webview():
 @webview.command("link")
 @click.option("--user", required=True)
 @click.option("--route", default="/webview/count", show_default=True)
+@click.option(
+	"--param",
+	"params",
+	multiple=True,
+	callback=lambda _ctx, _option, pairs: named_values(pairs),
+	help="A parameter of the page, as NAME=VALUE (again for each one): --param name=SO-0001",
+)
 @click.option("--ttl", type=int, help="Seconds the link stays valid (capped by Webview Settings)")
 @click.option("--qr", is_flag=True, help="Also print a QR code for a phone")
 @pass_context
-def link(context, user, route, ttl, qr):
-	"""Print a single-use deep link that signs USER in to ROUTE."""
+def link(context, user, route, params, ttl, qr):
+	"""Print a single-use deep link that signs USER in to ROUTE with its parameters."""
 
 	def work():
 		import frappe
@@ -32,7 +39,10 @@ def link(context, user, route, ttl, qr):
 		from webview_kit import auth
 
 		frappe.set_user("Administrator")
-		url = auth.issue_link(user, route, ttl=ttl, issuer="Administrator (bench)")["url"]
+		try:
+			url = auth.issue_link(user, route, params, ttl=ttl, issuer="Administrator (bench)")["url"]
+		except (frappe.ValidationError, frappe.PermissionError) as refusal:
+			raise click.ClickException(str(refusal)) from None
 		frappe.db.commit()
 		click.echo(url)
 		if qr:
@@ -41,6 +51,19 @@ def link(context, user, route, ttl, qr):
 			segno.make(url).terminal(compact=True)
 
 	on_each_site(context, work)
+
+
+def named_values(pairs: tuple[str, ...]) -> dict[str, str]:
+	"""`("name=SO-1", ...)` as `{"name": "SO-1"}`; a pair without `=`, or a name given twice, is refused."""
+	values = {}
+	for pair in pairs:
+		name, equals, value = pair.partition("=")
+		if not equals or not name:
+			raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--param")
+		if name in values:
+			raise click.BadParameter(f"{name!r} is given twice", param_hint="--param")
+		values[name] = value
+	return values
 
 
 @webview.command("revoke")

@@ -179,9 +179,9 @@ def row(doc) -> dict:
 	)
 
 
-def requested_doctype() -> str:
-	"""The live DocType a page was asked for (`?doctype=`); without one, the only live DocType."""
-	doctype = frappe.form_dict.get("doctype")
+def requested_doctype(params: dict) -> str:
+	"""The live DocType a page's `params` name (`doctype`); without one, the only live DocType."""
+	doctype = params.get("doctype")
 	if not doctype:
 		live = settings.live_doctypes()
 		if len(live) != 1:
@@ -192,10 +192,10 @@ def requested_doctype() -> str:
 	return doctype
 
 
-def requested_doc_room() -> tuple[str, str, str]:
-	"""The document a page was asked for (`?doctype=&name=`), checked readable, and its room."""
-	doctype = requested_doctype()
-	name = frappe.form_dict.get("name")
+def requested_doc_room(params: dict) -> tuple[str, str, str]:
+	"""The document a page's `params` name (`doctype`, `name`), checked readable, and its room."""
+	doctype = requested_doctype(params)
+	name = params.get("name")
 	check_read(doctype, name)
 	return doctype, name, doc_room(doctype, name)
 

@@ -16,8 +16,9 @@ from webview_kit import fragments, live, presence, progress, scope, shell, ticke
 from webview_kit.infra import compat
 from webview_kit.publish import EVENT_COUNT, EVENT_SESSION_ENDED, room_head
 from webview_kit.rooms import Room
+from webview_kit.scope import page_params
 
-__all__ = ["EVENTS", "MESSAGES", "direction", "require_user", "webview_context"]
+__all__ = ["EVENTS", "MESSAGES", "direction", "page_params", "require_user", "webview_context"]
 
 # The events the page's scripts listen for, by the short names they use.
 EVENTS = {

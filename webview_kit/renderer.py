@@ -1,7 +1,5 @@
 """The page renderer that redeems `?wvt=<token>` deep links on /webview/* routes."""
 
-from urllib.parse import urlencode
-
 import frappe
 from frappe.translate import get_language
 from frappe.website.page_renderers.base_renderer import BaseRenderer
@@ -22,15 +20,23 @@ REFUSAL_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'
 
 
 class WebviewLinkPage(BaseRenderer):
-	"""Redeem a deep link: start a scoped session and redirect to the page without the token."""
+	"""Redeem a deep link: start a scoped session and redirect to the page without the token.
+
+	Also refuse, with the same page, a deep-link session's request for its page with other
+	parameters than its link's (`scope.asks_other_params`).
+	"""
 
 	def can_render(self):
-		return ("/" + self.path).startswith(scope.ROUTE_PREFIX) and scope.link_token() is not None
+		if not ("/" + self.path).startswith(scope.ROUTE_PREFIX):
+			return False
+		return scope.link_token() is not None or scope.asks_other_params()
 
 	def render(self):
 		route = "/" + self.path
+		if scope.link_token() is None:
+			return self.refused(auth.refuse("wrong_params"))
 		try:
-			claims = auth.redeem(scope.link_token(), route)
+			claims = auth.redeem(scope.link_token(), route, scope.link_query())
 			auth.check_browser_session(claims)
 		except auth.LinkError as error:
 			return self.refused(error)
@@ -38,8 +44,8 @@ class WebviewLinkPage(BaseRenderer):
 		metrics.count("links_redeemed")
 		auth.audit(f"Webview link {claims['link_id']} redeemed for {route}", claims["user"], "Success")
 		frappe.db.commit()
-		query = {k: v for k, v in frappe.request.args.items() if k != scope.TOKEN_PARAM}
-		location = route + (f"?{urlencode(query)}" if query else "")
+		query = scope.current().query
+		location = route + (f"?{query}" if query else "")
 		return Response(status=303, headers={"Location": location, **NO_STORE})
 
 	def refused(self, error: auth.LinkError) -> Response:

@@ -1,8 +1,9 @@
-"""What a deep-link session may reach: its route, and the rooms its page declared.
+"""What a deep-link session may reach: its route with its link's parameters, and the rooms its page declared.
 
-A session started by a deep link carries a scope in its session data: the route it was
-issued for, when it ends, and, once its page has rendered, the rooms (and live lists)
-that page declared. Every request of such a session passes `enforce` (a `before_request`
+A session started by a deep link carries a scope in its session data: the route and the
+parameters it was issued for, when it ends, and, once its page has rendered, the rooms (and
+live lists) that page declared. The page reads its parameters from here (`page_params`), and
+a request for it with any others is refused (`asks_other_params`, by the renderer). Every request of such a session passes `enforce` (a `before_request`
 hook): its page, the methods that page needs, nothing else. Every room it asks for, over
 HTTP or through the socket server's subscribe callbacks, is judged by `rooms.Room.can_follow`,
 which asks `current()` here.
@@ -14,10 +15,13 @@ from __future__ import annotations
 
 import posixpath
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import frappe
 from frappe import _
+
+from webview_kit.params import query as encode_query
 
 __all__ = [
 	"ROUTE_PREFIX",
@@ -25,13 +29,16 @@ __all__ = [
 	"TOKEN_PARAM",
 	"Scope",
 	"allowed_methods",
+	"asks_other_params",
 	"begin",
 	"bind_page",
 	"current",
 	"enforce",
 	"is_allowed",
+	"link_query",
 	"link_token",
 	"may_fetch_file",
+	"page_params",
 ]
 
 TOKEN_PARAM = "wvt"
@@ -50,6 +57,12 @@ class Scope:
 	expires: float
 	rooms: tuple[str, ...] | None = None  # None until the page first renders
 	lists: tuple[str, ...] = ()
+	params: tuple[tuple[str, str], ...] = ()  # sorted by name
+
+	@property
+	def query(self) -> str:
+		"""The query string its page is reached with, exactly."""
+		return encode_query(dict(self.params))
 
 	@property
 	def expired(self) -> bool:
@@ -69,6 +82,7 @@ class Scope:
 			"expires": self.expires,
 			"rooms": list(self.rooms) if self.rooms is not None else None,
 			"lists": list(self.lists),
+			"params": dict(self.params),
 		}
 
 
@@ -85,12 +99,17 @@ def current(session=None) -> Scope | None:
 		expires=float(saved["expires"]),
 		rooms=tuple(rooms) if rooms is not None else None,
 		lists=tuple(saved.get("lists") or ()),
+		params=_sorted(saved.get("params")),
 	)
 
 
-def begin(route: str, lifetime: int) -> Scope:
-	"""Scope this request's brand-new session to `route` for `lifetime` seconds, and save it."""
-	scope = Scope(route=route, expires=time.time() + lifetime)
+def _sorted(params: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+	return tuple(sorted((params or {}).items()))
+
+
+def begin(route: str, lifetime: int, params: Mapping[str, str] | None = None) -> Scope:
+	"""Scope this request's brand-new session to `route` with `params` for `lifetime` seconds, and save it."""
+	scope = Scope(route=route, expires=time.time() + lifetime, params=_sorted(params))
 	_save(scope)
 	return scope
 
@@ -105,7 +124,7 @@ def bind_page(rooms: list[str], lists: list[str] = ()) -> None:
 	if scope is None:
 		return
 	if scope.rooms is None:
-		_save(Scope(scope.route, scope.expires, tuple(rooms), tuple(lists)))
+		_save(Scope(scope.route, scope.expires, tuple(rooms), tuple(lists), scope.params))
 	elif not (set(rooms) <= set(scope.rooms) and set(lists) <= set(scope.lists)):
 		raise frappe.PermissionError(_(ONE_PAGE_ONLY))
 
@@ -127,6 +146,43 @@ def link_token() -> str | None:
 	if request is None or request.method != "GET":
 		return None
 	return request.args.get(TOKEN_PARAM)
+
+
+def link_query() -> str:
+	"""This request's query string as it came, less its one `wvt=` pair: what a redeem compares with the claims."""
+	pairs = frappe.request.query_string.decode("latin-1").split("&")
+	token = [i for i, pair in enumerate(pairs) if pair.startswith(f"{TOKEN_PARAM}=")][:1]
+	return "&".join(pair for i, pair in enumerate(pairs) if i not in token)
+
+
+def page_params() -> dict[str, str]:
+	"""The parameters this request's page renders with: a deep-link session's signed ones, else the query's.
+
+	The one reader of a page's parameters: what the guard admitted is what the page shows.
+	"""
+	reach = current()
+	if reach is not None:
+		return dict(reach.params)
+	request = getattr(frappe.local, "request", None)
+	return {k: v for k, v in request.args.items() if k != TOKEN_PARAM} if request else {}
+
+
+def asks_other_params() -> bool:
+	"""Whether this request of a deep-link session asks for its page with anything but its link's parameters.
+
+	Only a GET or HEAD with no body and exactly the signed query, byte for byte, asks for
+	the page as the link named it: a reordered, repeated, re-encoded or extra parameter, a
+	trailing `&`, or one in a form or JSON body is another request, and gets refused.
+	"""
+	reach = current()
+	request = frappe.request
+	if reach is None or request.path.rstrip("/") != reach.route:
+		return False
+	return (
+		request.method not in ("GET", "HEAD")
+		or bool(request.get_data(cache=True))
+		or request.query_string.decode("latin-1") != reach.query
+	)
 
 
 def allowed_methods() -> set[str]:

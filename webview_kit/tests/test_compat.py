@@ -70,7 +70,7 @@ class TestSocketCallbacks(AttackTestCase):
 
 	def document_session(self) -> str:
 		"""Sign in by a link for the readable task's document page, render it; return the sid."""
-		token = self.issue(route="/webview/document")
+		token = self.issue(route="/webview/document", params={"name": self.readable})
 		opened = self.open_link(token, "/webview/document", f"&name={self.readable}")
 		self.assertEqual(opened.status_code, 303)
 		self.assertEqual(self.get(f"/webview/document?name={self.readable}").status_code, 200)

@@ -66,7 +66,7 @@ class TestDocumentFiles(RequestTestCase):
 		self.public_file = self.attach(self.other, "others-public.txt", b"public\n", private=False)
 		frappe.db.commit()
 		route = document_route(self.mine)
-		token = self.issue(READER, "/webview/document")
+		token = self.issue(READER, "/webview/document", {"doctype": TASK, "name": self.mine})
 		opened = self.get(f"{route}&{scope.TOKEN_PARAM}={token}")
 		self.assertEqual(opened.status_code, 303, msg=opened.get_data(as_text=True)[:300])
 		self.page = self.get(route)
