@@ -43,7 +43,9 @@ order:
 status:
 	$(RUN) status
 
+# Lint first (ruff, and tsc on the page side's types): seconds, before the long part.
 test: system
+	$(RUN) lint
 	$(RUN) test --stack native
 
 e2e: system
