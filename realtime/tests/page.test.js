@@ -5,7 +5,9 @@
 
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
+const os = require("node:os");
 const path = require("node:path");
+const { pathToFileURL } = require("node:url");
 const { after, before, test } = require("node:test");
 
 const handlers = require("../handlers");
@@ -40,8 +42,12 @@ before(async () => {
 	redis = createClient({ url: process.env.WVK_REDIS_URL });
 	await redis.connect();
 	handlers.useRedis(redis);
-	const source = fs.readFileSync(REALTIME, "utf8");
-	({ WebviewKit } = await import(`data:text/javascript,${encodeURIComponent(source)}`));
+	// The page's modules import each other by relative path: load them as ES modules from a copy
+	// of their folder marked as such (the app's own folder is not a package of "type": "module").
+	const copy = fs.mkdtempSync(path.join(os.tmpdir(), "wvk-page-"));
+	fs.cpSync(path.dirname(REALTIME), copy, { recursive: true });
+	fs.writeFileSync(path.join(copy, "package.json"), JSON.stringify({ type: "module" }));
+	({ WebviewKit } = await import(pathToFileURL(path.join(copy, path.basename(REALTIME)))));
 });
 
 after(() => redis.quit());
