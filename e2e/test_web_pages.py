@@ -30,20 +30,19 @@ COUNT = "#count"
 INCLUDE = "realtime_pages.bundle"
 
 
-@pytest.fixture
-def web_page(editor) -> str:
-	"""A published desk Web Page holding PAGE_HTML; its route."""
-	route = f"e2e-count-{uuid.uuid4().hex[:8]}"
-	body = {
-		"title": route,
-		"route": route,
-		"published": 1,
-		"content_type": "HTML",
-		"main_section_html": PAGE_HTML,
-	}
+def published_web_page(editor, prefix: str, html: str):
+	"""Publish a desk Web Page holding `html`, yield its route, delete it afterwards."""
+	route = f"{prefix}-{uuid.uuid4().hex[:8]}"
+	body = {"title": route, "route": route, "published": 1, "content_type": "HTML", "main_section_html": html}
 	name = editor._ok(editor.http.post(f"{editor.url}/api/resource/Web Page", json=body))["data"]["name"]
 	yield f"/{route}"
 	editor.http.delete(f"{editor.url}/api/resource/Web Page/{name}")
+
+
+@pytest.fixture
+def web_page(editor) -> str:
+	"""A published desk Web Page holding PAGE_HTML; its route."""
+	yield from published_web_page(editor, "e2e-count", PAGE_HTML)
 
 
 def set_include(editor, on: bool) -> None:

@@ -8,11 +8,9 @@ off, and records which ones each event reaches.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from playwright.sync_api import Page
-from test_web_pages import set_include, signed_in  # noqa: F401 (a fixture)
+from test_web_pages import published_web_page, set_include, signed_in  # noqa: F401 (a fixture)
 
 # Listed once the page has loaded: after Frappe's web bundle made its socket, so that the
 # stock page (the include off) connects and hears events too.
@@ -33,17 +31,7 @@ addEventListener("load", () => {
 
 @pytest.fixture
 def off_page(editor) -> str:
-	route = f"e2e-off-{uuid.uuid4().hex[:8]}"
-	body = {
-		"title": route,
-		"route": route,
-		"published": 1,
-		"content_type": "HTML",
-		"main_section_html": PAGE_HTML,
-	}
-	name = editor._ok(editor.http.post(f"{editor.url}/api/resource/Web Page", json=body))["data"]["name"]
-	yield f"/{route}"
-	editor.http.delete(f"{editor.url}/api/resource/Web Page/{name}")
+	yield from published_web_page(editor, "e2e-off", PAGE_HTML)
 
 
 @pytest.fixture

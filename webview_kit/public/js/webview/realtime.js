@@ -259,17 +259,25 @@ export class WebviewKit {
 				continue;
 			}
 			if (signal.aborted) throw stopped();
-			// Unless the fresh page is of a newer epoch than this answer (then ask again):
-			if (!room.epoch || room.epoch === message.epoch) {
-				for (const envelope of message.events) if (envelope.seq > room.seq) this.apply(room, envelope);
-				room.epoch = message.epoch;
-			}
+			this.applyHistory(room, message);
 			if (verdict) room.joined = await verdict;
 			if (signal.aborted) throw stopped();
 			if (room.joined && room.seq >= message.head && room.epoch === message.epoch) break;
 			// The socket was not in the room yet when history was read: ask again once it may be.
 			if (!room.joined) await pause(delay * (0.5 + Math.random()), signal);
 		}
+		this.release(room);
+	}
+
+	/** Apply a catch-up's events, unless the fresh page is of a newer epoch than it (then ask again). */
+	applyHistory(room, message) {
+		if (room.epoch && room.epoch !== message.epoch) return;
+		for (const envelope of message.events) if (envelope.seq > room.seq) this.apply(room, envelope);
+		room.epoch = message.epoch;
+	}
+
+	/** The room is caught up: apply, in order, what arrived live meanwhile. */
+	release(room) {
 		const buffered = room.buffer.sort((a, b) => a.seq - b.seq);
 		room.buffer = [];
 		room.syncing = null;
@@ -298,16 +306,10 @@ export class WebviewKit {
 				continue;
 			}
 			if (signal.aborted) throw stopped();
-			if (!room.epoch || room.epoch === message.epoch) {
-				for (const envelope of message.events) if (envelope.seq > room.seq) this.apply(room, envelope);
-				room.epoch = message.epoch;
-			}
+			this.applyHistory(room, message);
 			if (room.seq >= message.head && room.epoch === message.epoch) break;
 		}
-		const buffered = room.buffer.sort((a, b) => a.seq - b.seq);
-		room.buffer = [];
-		room.syncing = null;
-		for (const envelope of buffered) this.accept(room, envelope);
+		this.release(room);
 	}
 
 	/** The handler did not answer (a refusal, Redis away): this room catches up over HTTP from now on. */
