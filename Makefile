@@ -14,8 +14,13 @@ endif
 
 # A phone on the same network: HOST=0.0.0.0 binds the front to every address (links use this
 # machine's own), PUBLIC_URL=https://… makes links and QR codes use a tunnel or reverse proxy.
-export WEBVIEW_KIT_HOST ?= $(HOST)
-export WEBVIEW_KIT_PUBLIC_URL ?= $(PUBLIC_URL)
+# Taken from make's command line only: some shells export a HOST of their own (the host name).
+ifeq ($(origin HOST),command line)
+export WEBVIEW_KIT_HOST := $(HOST)
+endif
+ifeq ($(origin PUBLIC_URL),command line)
+export WEBVIEW_KIT_PUBLIC_URL := $(PUBLIC_URL)
+endif
 
 .PHONY: system setup up down link order status test e2e server-tests lint benchmark
 
