@@ -30,7 +30,7 @@ from stack.supervisor import log_tail
 from stack.swarm import SwarmStack
 
 ISSUER = "e2e-issuer@webview-kit.test"
-POOL_SIZE = 40
+POOL_SIZE = 120
 
 
 DEVICE = "iPhone 13"  # pytest-playwright's --device picks another

@@ -139,9 +139,14 @@ def test_document_not_shared_with_the_user_is_refused(page: Page, accounts, ana,
 	open_page(page, link(accounts, ana, "/webview/list"), "/webview/list")
 
 	denied = page.request.get(f"/api/method/webview_kit.api.catch_up?room=doc:{TASK}/{name}&after=0")
-	response = page.goto(link(accounts, ana, "/webview/document", name=name))
+	# Refused where the link is made (issue 25), before it ever reaches the phone.
+	issued = accounts.issue(ana, "/webview/document", params={"doctype": TASK, "name": name})
+	# A list link's session asking for the document page directly is refused too.
+	response = page.goto(f"/webview/document?doctype={TASK}&name={name}")
 
 	assert denied.status == 403
+	assert issued.status_code == 417, issued.text
+	assert "cannot" in issued.json()["_server_messages"].lower(), issued.text
 	assert response.status == 403
 	assert page.locator("[data-live-doc]").count() == 0
 	assert "Ben's task" not in page.content()

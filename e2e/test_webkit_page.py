@@ -137,7 +137,8 @@ def test_in_a_webkit_app_a_tapped_row_asks_the_app_to_navigate_and_commands_are_
 	webkit_app.click(f"[data-name='{task}'] a")
 
 	[navigate] = webkit_app.wait_for_posted("navigate")
-	assert navigate["route"] == "/webview/document" and navigate["params"] == {"name": task}
+	assert navigate["route"] == "/webview/document"
+	assert navigate["params"] == {"doctype": "Webview Demo Task", "name": task}
 	assert webkit_app.url.endswith("/webview/list"), "the app navigates, not the page"
 	# What the app's evaluateJavaScript calls.
 	webkit_app.evaluate("webviewKit.bridge.on('greet', ({ name }) => `hello ${name}`)")
