@@ -3,7 +3,6 @@
 import json
 
 import frappe
-import redis
 
 from webview_kit import publish
 from webview_kit.publish import EVENT_JOINED, PublishError, history, room_head, user_room
@@ -61,14 +60,6 @@ class TestRestartedHistory(PublishTestCase):
 
 
 class TestJoinProbe(PublishTestCase):
-	def subscribe(self):
-		pubsub = redis.Redis.from_url(frappe.conf.redis_queue).pubsub()
-		self.addCleanup(pubsub.close)
-		pubsub.subscribe(publish.CHANNEL)
-		confirmation = pubsub.get_message(timeout=10)
-		self.assertEqual(confirmation and confirmation["type"], "subscribe")
-		return pubsub
-
 	def messages(self, pubsub, count: int) -> list[dict]:
 		received = []
 		while len(received) < count:
@@ -82,7 +73,7 @@ class TestJoinProbe(PublishTestCase):
 	def test_probe_goes_to_the_room_then_to_the_callers_user_room_before_history_is_read(self):
 		room = self.room()
 		publish.publish(room, EVENT, "before")
-		pubsub = self.subscribe()
+		pubsub = self.subscribe_to_events_channel()
 
 		result = history(room, 0, probe="00ff00ff00ff")
 		publish.publish(room, EVENT, "after")
@@ -100,7 +91,7 @@ class TestJoinProbe(PublishTestCase):
 
 	def test_history_without_a_probe_publishes_nothing(self):
 		room = self.room()
-		pubsub = self.subscribe()
+		pubsub = self.subscribe_to_events_channel()
 
 		history(room, 0)
 		publish.publish(room, EVENT, "only this")

@@ -30,6 +30,15 @@ class PublishTestCase(FrappeTestCase):
 		self.addCleanup(clear_room, room)
 		return room
 
+	def subscribe_to_events_channel(self):
+		"""A subscriber of Frappe's `events` channel on the queue Redis, subscribed before it returns."""
+		pubsub = redis.Redis.from_url(frappe.conf.redis_queue).pubsub()
+		self.addCleanup(pubsub.close)
+		pubsub.subscribe(publish.CHANNEL)
+		confirmation = pubsub.get_message(timeout=10)
+		self.assertEqual(confirmation and confirmation["type"], "subscribe")
+		return pubsub
+
 	def conf(self, **settings):
 		"""Set site settings (frappe.conf) for the rest of the test."""
 		patcher = patch.dict(frappe.local.conf, settings)
@@ -287,14 +296,6 @@ class TestCoalesce(PublishTestCase):
 
 
 class TestDelivery(PublishTestCase):
-	def subscribe_to_events_channel(self):
-		pubsub = redis.Redis.from_url(frappe.conf.redis_queue).pubsub()
-		self.addCleanup(pubsub.close)
-		pubsub.subscribe(publish.CHANNEL)
-		confirmation = pubsub.get_message(timeout=10)
-		self.assertEqual(confirmation and confirmation["type"], "subscribe")
-		return pubsub
-
 	def next_message_for(self, pubsub, room: str) -> dict:
 		for _ in range(1000):
 			message = pubsub.get_message(timeout=10)
