@@ -53,7 +53,8 @@ def cmd_up(stack: Stack | DockerStack, args: argparse.Namespace) -> None:
 			stack.start_demo()
 		else:
 			start_demo(stack)
-	print("Stop it with: make down")
+	# `make down` alone finds a native or compose stack; a swarm's must be named.
+	print("Stop it with: make down" + (" STACK=swarm" if isinstance(stack, SwarmStack) else ""))
 
 
 def cmd_down(stack: Stack, args: argparse.Namespace) -> None:
