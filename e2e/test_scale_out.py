@@ -97,3 +97,28 @@ def test_pages_on_both_servers_get_every_event_once_when_one_server_dies(
 		f"their sockets were back after {outages} s and caught up {[p.replayed for p in moved_sockets]} events; "
 		f"every socket page had all 100 counts {sockets_done:.1f}s after the kill"
 	)
+
+
+DESK_PASSWORD = "Wvk-desk-scale-7!"
+
+
+def test_frappes_own_desk_gets_a_socket_through_two_socket_servers(
+	two_socket_servers, browser, editor, stack
+):
+	"""Stock socket.io clients start with long-polling: every request of one session must reach
+	the server that made it, or each poll after the handshake is "Session ID unknown" (400)."""
+	me = editor._ok(editor.http.get(f"{editor.url}/api/method/frappe.auth.get_logged_user"))["message"]
+	stack.site_output(["webview", "ensure-user", "--email", me, "--password", DESK_PASSWORD])
+	for _session in range(3):  # new sessions: each lands by its own key
+		context = browser.new_context(base_url=stack.url)
+		try:
+			desk = context.new_page()
+			assert desk.request.post("/api/method/login", form={"usr": me, "pwd": DESK_PASSWORD}).ok
+			desk.goto("/app")
+			desk.wait_for_function(
+				"window.frappe?.realtime?.socket?.io?.engine?.transport?.name === 'websocket'"
+				" && frappe.realtime.socket.connected",
+				timeout=30_000,
+			)
+		finally:
+			context.close()
