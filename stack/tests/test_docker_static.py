@@ -28,7 +28,7 @@ import yaml
 from stack import services
 from stack.docker import BENCH, COMPOSE_FILE, DOTENV, SERVICES, read_dotenv
 from stack.layout import REPO
-from stack.native import NGINX_TEMPLATE, render_nginx
+from stack.native import NGINX_TEMPLATE, nginx_limits, render_nginx
 
 DOCKERFILE = REPO / "docker" / "Dockerfile"
 FOLLOW_UPSTREAMS = REPO / "docker" / "nginx" / "follow-upstreams.sh"
@@ -115,6 +115,14 @@ def test_image_pins_the_bench_cli_the_native_stack_uses():
 		if line.startswith("frappe-bench==")
 	)
 	assert pin in DOCKERFILE.read_text()
+
+
+def test_the_front_image_holds_as_many_sockets_as_the_native_front():
+	"""The base image's 1,024 connections a worker refused a thousand phones on the swarm."""
+	limits = nginx_limits(hard_nofile=20_000, cpus=2)
+	front = DOCKERFILE.read_text().split("AS frontend", 1)[1]
+	assert f"worker_connections {limits['connections']}; accept_mutex on;" in front
+	assert f"worker_rlimit_nofile {limits['nofile']};" in front
 
 
 def layout_default(variable: str) -> str:
