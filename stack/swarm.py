@@ -101,12 +101,17 @@ class SwarmStack:
 		self._ensure_swarm()
 		print("Getting the images (docker/compose.yaml builds them).", flush=True)
 		DockerStack()._images()
-		self._tag_images()
+		images = self._tag_images()
 		# A finished job stays finished: remove it so this deploy runs it again (a new image migrates).
 		self._docker(["service", "rm", self._service(SETUP)], check=False)
 		print(f"Deploying stack {self.name} from {SWARM_FILE.relative_to(REPO)}.", flush=True)
-		self._docker(["stack", "deploy", "--resolve-image", "never", "-c", str(SWARM_FILE), self.name])
+		before = {service: self._snapshot(service) for service in self._long_running()}
+		self._docker(
+			["stack", "deploy", "--resolve-image", "never", "-c", str(SWARM_FILE), self.name], env=images
+		)
 		self._wait_job(SETUP)
+		for service, snapshot in before.items():
+			self._wait_rolled(service, snapshot)
 		self._wait_converged(DEPLOY_TIMEOUT)
 
 	def down(self) -> None:
@@ -275,11 +280,20 @@ class SwarmStack:
 	def _image(self) -> str:
 		return os.environ.get("WEBVIEW_KIT_IMAGE") or IMAGES["WEBVIEW_KIT_IMAGE"]
 
-	def _tag_images(self) -> None:
-		"""Give compose's images the names WEBVIEW_KIT_IMAGE / _FRONT_IMAGE ask for, when they ask."""
+	def _tag_images(self) -> dict[str, str]:
+		"""The image names to deploy: the ones WEBVIEW_KIT_IMAGE / _FRONT_IMAGE ask for, or each
+		built image tagged by its own ID. A service names its image by tag, and a deploy that
+		names the same tag changes nothing: rebuilt code would never reach a running stack."""
+		names = {}
 		for variable, built in IMAGES.items():
-			if (wanted := os.environ.get(variable)) and wanted != built:
+			wanted = os.environ.get(variable)
+			if not wanted:
+				image_id = self._docker(["image", "inspect", "--format", "{{.Id}}", built]).strip()
+				wanted = f"{built.rsplit(':', 1)[0]}:{image_id.removeprefix('sha256:')[:12]}"
+			if wanted != built:
 				self._docker(["tag", built, wanted])
+			names[variable] = wanted
+		return names
 
 	# -- outages, deploys, scale --------------------------------------------
 	def kill(self, name: str) -> None:
@@ -296,8 +310,9 @@ class SwarmStack:
 		argv = ["service", "update", "--force", "--detach", "--quiet"]
 		if order:
 			argv += ["--update-order", order]
+		before = self._snapshot(service)
 		self._docker([*argv, self._service(service)])
-		self._wait_updated(service)
+		self._wait_rolled(service, before)
 		self._wait_service(service, READY_TIMEOUT)
 
 	def freeze(self, name: str) -> None:
@@ -398,27 +413,47 @@ class SwarmStack:
 			print(f"  waiting for {service} to be healthy", flush=True)
 			self._wait_service(service, timeout)
 
-	def _wait_updated(self, service: str) -> None:
-		"""Wait until the service's rolling update has finished (or failed, which raises)."""
+	def _inspect(self, service: str) -> dict:
+		return json.loads(
+			self._docker(["service", "inspect", self._service(service), "--format", "{{json .}}"])
+		)
+
+	def _snapshot(self, service: str) -> dict | None:
+		"""The service as the engine has it now (None: no such service yet)."""
+		found = self._docker(
+			["service", "inspect", self._service(service), "--format", "{{json .}}"], check=False
+		)
+		return json.loads(found) if found.strip() else None
+
+	def _wait_rolled(self, service: str, before: dict | None) -> None:
+		"""Wait until the rolling update that a change of the service's tasks since `before` began has finished.
+
+		Swarm starts the update after the call that changed the spec returns; until then the old
+		tasks look healthy and the last update's status still reads "completed". So this waits
+		for an update other than the one `before` knew, when the tasks changed at all (a change
+		of the replica count alone scales, without one).
+		"""
+		if before is None:
+			return  # a new service: its first tasks, which the health wait covers
+		previous = before.get("UpdateStatus") or {}
 		deadline = time.monotonic() + DEPLOY_TIMEOUT
 		while True:
-			status = (
-				json.loads(
-					self._docker(
-						["service", "inspect", self._service(service), "--format", "{{json .UpdateStatus}}"]
-					)
-				)
-				or {}
-			)
-			state = status.get("State", "completed")
-			if state == "completed":
+			info = self._inspect(service)
+			if info["Spec"]["TaskTemplate"] == before["Spec"]["TaskTemplate"]:
 				return
-			if state in ("paused", "rollback_completed", "rollback_paused"):
-				raise StackError(
-					f"the update of {service} did not complete ({state}): {status.get('Message')}"
-				)
+			status = info.get("UpdateStatus") or {}
+			state = status.get("State")
+			if status.get("StartedAt") and status.get("StartedAt") != previous.get("StartedAt"):
+				if state == "completed":
+					return
+				if state in ("paused", "rollback_completed", "rollback_paused"):
+					raise StackError(
+						f"the update of {service} did not complete ({state}): {status.get('Message')}"
+					)
 			if time.monotonic() > deadline:
-				raise StackError(f"the update of {service} was still {state} after {DEPLOY_TIMEOUT}s")
+				raise StackError(
+					f"the update of {service} had not finished after {DEPLOY_TIMEOUT}s: {status}"
+				)
 			time.sleep(0.5)
 
 	def _wait_job(self, job: str, step: str = "the set-up job") -> None:
@@ -437,11 +472,11 @@ class SwarmStack:
 				raise StackError(f"{step} failed ({'; '.join(states)}):\n{logs[-3000:]}")
 			time.sleep(1)
 
-	def _docker(self, args: list[str], check: bool = True) -> str:
+	def _docker(self, args: list[str], check: bool = True, env: dict[str, str] | None = None) -> str:
 		done = subprocess.run(
 			["docker", *args],
 			cwd=REPO,
-			env=self._env(),
+			env={**self._env(), **(env or {})},
 			capture_output=True,
 			text=True,
 			stdin=subprocess.DEVNULL,

@@ -77,3 +77,71 @@ def test_a_killed_socket_server_is_the_tasks_container_in_slot_order(stack, monk
 	assert stack._named("socketio-0") == ["a"] and stack._named("socketio-1") == ["b"]
 	with pytest.raises(swarm_module.StackError, match="has 2 task"):
 		stack._named("socketio-2")
+
+
+def service(template: dict, status: dict | None) -> dict:
+	"""A service as `docker service inspect` shows it: its tasks' spec and its last update."""
+	return {"Spec": {"TaskTemplate": template}, **({"UpdateStatus": status} if status else {})}
+
+
+@pytest.fixture
+def inspections(stack, monkeypatch):
+	"""Make `_inspect` answer the given service states in turn; `seen` counts the answers given."""
+	monkeypatch.setattr(swarm_module.time, "sleep", lambda seconds: None)
+	answers: list[dict] = []
+	seen = []
+
+	def inspect(name):
+		seen.append(name)
+		return answers[min(len(seen), len(answers)) - 1]
+
+	monkeypatch.setattr(stack, "_inspect", inspect)
+	return answers, seen
+
+
+LAST_UPDATE = {"State": "completed", "StartedAt": "2026-12-06T09:00:00Z"}
+BEFORE = service({"image": "old"}, LAST_UPDATE)
+
+
+def test_a_deploy_waits_for_the_update_swarm_has_not_started_yet(stack, inspections):
+	answers, seen = inspections
+	answers += [
+		# Just after the deploy: the new spec, and the last update's "completed" is all there is.
+		service({"image": "new"}, LAST_UPDATE),
+		service({"image": "new"}, {"State": "updating", "StartedAt": "2026-12-06T10:00:05Z"}),
+		service({"image": "new"}, {"State": "completed", "StartedAt": "2026-12-06T10:00:05Z"}),
+	]
+
+	stack._wait_rolled("frontend", BEFORE)
+
+	assert len(seen) == 3
+
+
+def test_a_change_of_replicas_alone_rolls_nothing_and_is_not_waited_for(stack, inspections):
+	answers, seen = inspections
+	answers.append(service({"image": "old"}, LAST_UPDATE))
+
+	stack._wait_rolled("websocket", BEFORE)
+
+	assert len(seen) == 1
+
+
+def test_a_new_service_has_no_update_to_wait_for(stack, inspections):
+	_answers, seen = inspections
+
+	stack._wait_rolled("websocket", None)
+
+	assert seen == []
+
+
+def test_an_update_rolled_back_fails_the_deploy(stack, inspections):
+	answers, _seen = inspections
+	rolled_back = {
+		"State": "rollback_completed",
+		"StartedAt": "2026-12-06T10:00:06Z",
+		"Message": "task unhealthy",
+	}
+	answers.append(service({"image": "new"}, rolled_back))
+
+	with pytest.raises(swarm_module.StackError, match=r"rollback_completed\).*task unhealthy"):
+		stack._wait_rolled("backend", BEFORE)
