@@ -12,7 +12,7 @@ import threading
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 from socket_pages import SocketPages
 from webview import assert_every_count_once_in_order, open_webview, wait_for_count
 
@@ -77,7 +77,7 @@ class Roll(threading.Thread):
 	def run(self) -> None:
 		try:
 			self.stack.roll(self.service)
-		except Exception as error:  # noqa: BLE001 - reported on the test's thread
+		except Exception as error:  # reported on the test's thread
 			self.error = error
 
 	@property
@@ -122,4 +122,6 @@ def test_pages_counting_through_a_rolling_deploy_lose_nothing(
 		cut_off = [p for p in socket_pages.pages if p.disconnects]
 		assert len(cut_off) == SOCKET_PAGES, "every socket server was replaced, so every socket moved"
 		assert all(p.disconnects[0] < first_seq + 99 for p in cut_off), "cut off only after the last count"
-	assert not failed, f"{len(failed)} of {prober.sent} requests through the front failed: {sorted(set(failed))}"
+	assert not failed, (
+		f"{len(failed)} of {prober.sent} requests through the front failed: {sorted(set(failed))}"
+	)

@@ -261,6 +261,9 @@ function status(since, times) {
 			outage_ms: clients.flatMap((c) => c.outages.filter(([down]) => down > since).map(([, ms]) => ms)),
 		}),
 		dropped: clients.filter((c) => c.downAt > since).length,
+		// dropped since, and not (yet) back and caught up after that drop (given up: not counted)
+		behind: clients.filter((c) => c.downAt > since && !(c.caughtUp > c.downAt) && !c.gaveUp && !c.ended)
+			.length,
 		type: "status",
 		connected,
 		// still trying to reconnect (stock pages stop after reconnectionAttempts)
