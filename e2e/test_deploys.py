@@ -11,10 +11,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-import requests
 from playwright.sync_api import expect
 from socket_pages import SocketPages
 from webview import assert_every_count_once_in_order, open_webview, wait_for_count
+
+from benchmarks.roll import Prober  # the rolling-deploy benchmark's, so both count failures alike
 
 BROWSER_PAGES = 2
 SOCKET_PAGES = 10
@@ -35,35 +36,6 @@ def socket_pages(stack):
 	pages = SocketPages(stack.url, EVENT)
 	yield pages
 	pages.close()
-
-
-class Prober:
-	"""Requests through the front back to back, as a page's API calls; the ones that failed."""
-
-	def __init__(self, url: str):
-		self.url = url
-		self.sent = 0
-		self.failed: list[str] = []
-		self._stop = threading.Event()
-		self._thread = threading.Thread(target=self._run, daemon=True)
-		self._thread.start()
-
-	def _run(self) -> None:
-		with requests.Session() as session:
-			while not self._stop.is_set():
-				self.sent += 1
-				try:
-					response = session.get(f"{self.url}/api/method/ping", timeout=15)
-					if response.status_code != 200:
-						self.failed.append(str(response.status_code))
-				except requests.RequestException as error:
-					self.failed.append(type(error).__name__)
-				self._stop.wait(0.05)  # a pace, not a wait for anything
-
-	def stop(self) -> list[str]:
-		self._stop.set()
-		self._thread.join(30)
-		return self.failed
 
 
 class Roll(threading.Thread):
@@ -102,7 +74,7 @@ def test_pages_counting_through_a_rolling_deploy_lose_nothing(
 
 	roll = Roll(deployable, service)
 	socket_pages.run_until(lambda: roll.done, 600, f"the {service} roll")
-	failed = prober.stop()
+	http = prober.stop()
 	assert roll.error is None, f"the {service} roll failed: {roll.error}"
 	assert publisher.process.poll() is None, "the count ended before the roll did: nothing was tested"
 	socket_pages.run_until(
@@ -122,6 +94,4 @@ def test_pages_counting_through_a_rolling_deploy_lose_nothing(
 		cut_off = [p for p in socket_pages.pages if p.disconnects]
 		assert len(cut_off) == SOCKET_PAGES, "every socket server was replaced, so every socket moved"
 		assert all(p.disconnects[0] < first_seq + 99 for p in cut_off), "cut off only after the last count"
-	assert not failed, (
-		f"{len(failed)} of {prober.sent} requests through the front failed: {sorted(set(failed))}"
-	)
+	assert http["failed"] == 0, f"requests through the front failed: {http}"
