@@ -16,6 +16,7 @@ from socket_pages import SocketPages
 from webview import assert_every_count_once_in_order, open_webview, wait_for_count
 
 from benchmarks.roll import Prober  # the rolling-deploy benchmark's, so both count failures alike
+from stack.swarm import SwarmStack
 
 BROWSER_PAGES = 2
 SOCKET_PAGES = 10
@@ -25,8 +26,9 @@ INTERVAL = 1.5
 
 
 @pytest.fixture
-def deployable(stack):
-	if not hasattr(stack, "roll"):
+def swarm(stack) -> SwarmStack:
+	"""The stack, when it rolls its services as an orchestrator does (roll is the swarm's alone)."""
+	if not isinstance(stack, SwarmStack):
 		pytest.skip(f"{type(stack).__name__} has no rolling update: run with STACK=swarm")
 	return stack
 
@@ -39,16 +41,16 @@ def socket_pages(stack):
 
 
 class Roll(threading.Thread):
-	"""`stack.roll(service)` on a thread of its own, so the test's thread keeps applying events."""
+	"""`swarm.roll(service)` on a thread of its own, so the test's thread keeps applying events."""
 
-	def __init__(self, stack, service: str):
+	def __init__(self, swarm: SwarmStack, service: str):
 		super().__init__(daemon=True)
-		self.stack, self.service, self.error = stack, service, None
+		self.swarm, self.service, self.error = swarm, service, None
 		self.start()
 
 	def run(self) -> None:
 		try:
-			self.stack.roll(self.service)
+			self.swarm.roll(self.service)
 		except Exception as error:  # reported on the test's thread
 			self.error = error
 
@@ -59,7 +61,7 @@ class Roll(threading.Thread):
 
 @pytest.mark.parametrize("service", ["websocket", "backend"])
 def test_pages_counting_through_a_rolling_deploy_lose_nothing(
-	deployable, service, accounts, user, new_context, socket_pages, start_publisher
+	swarm, service, accounts, user, new_context, socket_pages, start_publisher
 ):
 	browser_pages = [new_context().new_page() for _ in range(BROWSER_PAGES)]
 	for page in browser_pages:
@@ -70,9 +72,9 @@ def test_pages_counting_through_a_rolling_deploy_lose_nothing(
 	publisher.go()
 	first_seq = publisher.first_seq
 	wait_for_count(browser_pages[0], 3)
-	prober = Prober(deployable.url)
+	prober = Prober(swarm.url)
 
-	roll = Roll(deployable, service)
+	roll = Roll(swarm, service)
 	socket_pages.run_until(lambda: roll.done, 600, f"the {service} roll")
 	http = prober.stop()
 	assert roll.error is None, f"the {service} roll failed: {roll.error}"
