@@ -413,11 +413,6 @@ class SwarmStack:
 			print(f"  waiting for {service} to be healthy", flush=True)
 			self._wait_service(service, timeout)
 
-	def _inspect(self, service: str) -> dict:
-		return json.loads(
-			self._docker(["service", "inspect", self._service(service), "--format", "{{json .}}"])
-		)
-
 	def _snapshot(self, service: str) -> dict | None:
 		"""The service as the engine has it now (None: no such service yet)."""
 		found = self._docker(
@@ -438,7 +433,9 @@ class SwarmStack:
 		previous = before.get("UpdateStatus") or {}
 		deadline = time.monotonic() + DEPLOY_TIMEOUT
 		while True:
-			info = self._inspect(service)
+			info = self._snapshot(service)
+			if info is None:
+				raise StackError(f"{service} was removed during its update")
 			if info["Spec"]["TaskTemplate"] == before["Spec"]["TaskTemplate"]:
 				return
 			status = info.get("UpdateStatus") or {}

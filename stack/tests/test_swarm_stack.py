@@ -86,7 +86,7 @@ def service(template: dict, status: dict | None) -> dict:
 
 @pytest.fixture
 def inspections(stack, monkeypatch):
-	"""Make `_inspect` answer the given service states in turn; `seen` counts the answers given."""
+	"""Make `_snapshot` answer the given service states in turn; `seen` counts the answers given."""
 	monkeypatch.setattr(swarm_module.time, "sleep", lambda seconds: None)
 	answers: list[dict] = []
 	seen = []
@@ -95,7 +95,7 @@ def inspections(stack, monkeypatch):
 		seen.append(name)
 		return answers[min(len(seen), len(answers)) - 1]
 
-	monkeypatch.setattr(stack, "_inspect", inspect)
+	monkeypatch.setattr(stack, "_snapshot", inspect)
 	return answers, seen
 
 
