@@ -61,7 +61,9 @@ class SwarmStack:
 		settings = {key: os.environ.get(key) or value for key, value in dotenv.items()}
 		self._site = settings["WEBVIEW_KIT_SITE"]
 		self._port = settings["WEBVIEW_KIT_PORT"]
-		self.name = os.environ.get("WEBVIEW_KIT_SWARM_STACK") or "webview_kit"
+		# Not compose's project name: stack volumes are named `<stack>_<volume>` as compose's are,
+		# and `down` would drop the compose stack's site and database.
+		self.name = os.environ.get("WEBVIEW_KIT_SWARM_STACK") or "webview_kit_swarm"
 		self.logs_hint = f"docker service logs {self.name}_<service>"
 		self.admin_password_command = f"cat {secrets_dir() / 'admin-password'}"
 		self._created_flag = Layout().cache / f"swarm-created-by-{self.name}"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from stack import swarm as swarm_module
+from stack.docker import COMPOSE_FILE
 from stack.swarm import SwarmStack
 
 
@@ -63,6 +65,18 @@ def test_a_swarm_that_was_there_stays_after_down(stack, monkeypatch):
 	assert not engine.did("swarm", "leave") and engine.state == "active"
 	assert engine.did("volume", "rm", "--force", f"{stack.name}_sites")
 	assert engine.did("volume", "rm", "--force", f"{stack.name}_mariadb-data")
+
+
+def test_down_leaves_the_compose_projects_site_and_database_alone(stack, monkeypatch):
+	engine = FakeEngine("active")
+	monkeypatch.setattr(stack, "_docker", engine)
+	compose = yaml.safe_load(COMPOSE_FILE.read_text())
+	composes = {f"{compose['name']}_{volume}" for volume in compose["volumes"]}
+
+	stack.down()
+
+	removed = {call[-1] for call in engine.calls if call[:2] == ["volume", "rm"]}
+	assert removed and not removed & composes
 
 
 def test_a_killed_socket_server_is_the_tasks_container_in_slot_order(stack, monkeypatch):
