@@ -301,7 +301,7 @@ def joined(desk: Page, editor, task: str) -> None:
 	for priority in itertools.islice(itertools.cycle(["High", "Low"]), 20):
 		editor.update(task, priority=priority)
 		try:
-			desk.wait_for_function("window.updates.length > 0", timeout=1_000)
+			desk.wait_for_function("() => window.updates.length > 0", timeout=1_000)
 			break
 		except PlaywrightTimeoutError:
 			continue
@@ -321,7 +321,7 @@ def test_a_desk_listener_gets_frappes_own_doc_update_for_a_tap(
 		desk = desk_context.new_page()
 		assert desk.request.post("/api/method/login", form={"usr": me, "pwd": DESK_PASSWORD}).ok
 		desk.goto("/app")  # any desk page: what a form does on load, done by hand
-		desk.wait_for_function("window.frappe?.realtime?.socket?.connected", timeout=60_000)
+		desk.wait_for_function("() => window.frappe?.realtime?.socket?.connected", timeout=60_000)
 		desk.evaluate(
 			"""([doctype, name]) => {
 				window.updates = [];
@@ -335,7 +335,7 @@ def test_a_desk_listener_gets_frappes_own_doc_update_for_a_tap(
 
 		page.get_by_role("button", name="Start").click()
 
-		desk.wait_for_function("window.updates.length === 1", timeout=EVENT_TIMEOUT)
+		desk.wait_for_function("() => window.updates.length === 1", timeout=EVENT_TIMEOUT)
 		expect(page.get_by_test_id("workflow-state")).to_have_text("In Progress")
 	finally:
 		desk_context.close()

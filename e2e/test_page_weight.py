@@ -117,7 +117,7 @@ def test_a_phone_fetches_no_script_for_its_first_page_and_the_next_ones_link_the
 
 	open_page(page, link(accounts, ana, "/webview/count"), "/webview/count")
 	# Once live, the page fetches its bundle into the cache and says so in a cookie.
-	page.wait_for_function("document.cookie.includes('wvk_shell=')")
+	page.wait_for_function("() => document.cookie.includes('wvk_shell=')")
 	assert [r.url for r in scripts if r.url not in preloaded] == []
 	scripts.clear()
 

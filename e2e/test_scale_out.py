@@ -116,7 +116,7 @@ def test_frappes_own_desk_gets_a_socket_through_two_socket_servers(
 			assert desk.request.post("/api/method/login", form={"usr": me, "pwd": DESK_PASSWORD}).ok
 			desk.goto("/app")
 			desk.wait_for_function(
-				"window.frappe?.realtime?.socket?.io?.engine?.transport?.name === 'websocket'"
+				"() => window.frappe?.realtime?.socket?.io?.engine?.transport?.name === 'websocket'"
 				" && frappe.realtime.socket.connected",
 				timeout=30_000,
 			)

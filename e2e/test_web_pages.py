@@ -103,7 +103,7 @@ def test_with_the_include_a_socket_server_restart_loses_nothing(
 	expect(page.locator("body")).to_have_attribute("data-realtime", "live", timeout=15_000)
 	publisher = start_publisher(0.02, 99, "--event", "count")
 	publisher.go()
-	page.wait_for_function("(window.seen || []).length >= 30", timeout=30_000)
+	page.wait_for_function("() => (window.seen || []).length >= 30", timeout=30_000)
 
 	stack.kill("socketio-0")
 	try:
@@ -122,7 +122,7 @@ def test_with_the_include_stock_publish_realtime_reaches_the_handler(
 	page: Page, include_on, signed_in, web_page, start_publisher
 ):
 	page.goto(web_page)
-	page.wait_for_function("frappe.realtime.socket && frappe.realtime.socket.connected", timeout=15_000)
+	page.wait_for_function("() => frappe.realtime.socket && frappe.realtime.socket.connected", timeout=15_000)
 	publisher = start_publisher(0.015, 99, "--event", "count", "--stock")
 	publisher.go()
 

@@ -54,10 +54,10 @@ def test_off_with_and_without_a_handler_removes_what_stock_removes(
 	stack,
 ):
 	page.goto(off_page)
-	page.wait_for_function("window.listed && document.body.dataset.realtime === 'live'")
+	page.wait_for_function("() => window.listed && document.body.dataset.realtime === 'live'")
 
 	publish_stock(stack, signed_in, 1)
 	publish_stock(stack, signed_in, 2)  # in order after 1: once it is in, 1 reached everyone it will
 
-	page.wait_for_function("window.calls.some(([_name, n]) => n === 2)")
+	page.wait_for_function("() => window.calls.some(([_name, n]) => n === 2)")
 	assert page.evaluate("window.calls") == [["c", 1], ["a", 1], ["c", 2], ["a", 2]]
