@@ -31,6 +31,7 @@ from stack.layout import REPO
 from stack.native import NGINX_TEMPLATE, nginx_limits, render_nginx
 
 DOCKERFILE = REPO / "docker" / "Dockerfile"
+SITE_SETUP = REPO / "docker" / "site-setup"
 FOLLOW_UPSTREAMS = REPO / "docker" / "nginx" / "follow-upstreams.sh"
 SCHEMA = Path(__file__).parent / "schemas" / "compose-spec.json"
 HADOLINT = Path(sys.executable).parent / "hadolint"
@@ -197,7 +198,8 @@ def test_the_database_root_password_is_a_secret_file_outside_the_repo(compose):
 	job = compose["services"]["create-site"]
 	assert job["secrets"] == ["db-root-password"]
 	assert job["environment"]["DB_ROOT_PASSWORD_FILE"] == "/run/secrets/db-root-password"
-	assert '--db-root-password="$(cat "$DB_ROOT_PASSWORD_FILE")"' in job["command"][0]
+	assert job["command"] == ["webview-kit-site-setup"]
+	assert '--db-root-password="$(cat "$DB_ROOT_PASSWORD_FILE")"' in SITE_SETUP.read_text()
 	# Only the job and the database hold it; the long-running Frappe services do not.
 	holders = {name for name, service in compose["services"].items() if "secrets" in service}
 	assert holders == {"mariadb", "create-site"}
@@ -301,16 +303,18 @@ def test_healthchecks_probe_the_ports_the_processes_listen_on(compose, endpoints
 
 def test_create_site_makes_the_site_the_native_launcher_makes(compose):
 	"""bench.ensure_site's steps: scheduler on, demo installed, a generated Administrator password."""
-	script = compose["services"]["create-site"]["command"][0]
+	assert compose["services"]["create-site"]["command"] == ["webview-kit-site-setup"]
+	script = SITE_SETUP.read_text()
 	for step in (
 		"--install-app=webview_kit",
 		"enable-scheduler",
-		"install-app webview_kit_demo webview_kit_testing",
+		"extra_apps=(webview_kit_demo webview_kit_testing)",
+		'install-app "${extra_apps[@]}"',
 		"set-admin-password",
 	):
 		assert step in script, step
 	assert "--admin-password=admin" not in script and "token_urlsafe" in script
-	assert script.index("migrate") < script.rindex("install-app webview_kit_demo"), (
+	assert script.index("migrate") < script.rindex("install-app"), (
 		"a site made before the demo was an app gets it after its migrate"
 	)
 
