@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from . import browser, memory
 from .loadgen import LoadGen
@@ -204,18 +206,28 @@ class Crowd:
 			"clock_offsets_ms": offsets,
 		}
 
-	def restart(self) -> dict:
-		"""Kill and restart the socket server while events keep coming; time the recovery."""
-		bench, sizes = self.bench, self.bench.sizes
+	@contextmanager
+	def streaming(self) -> Iterator[list[int]]:
+		"""Counts published to this crowd while the block runs; the list holds them once it ends."""
+		bench = self.bench
 		self._clear()
 		stream = bench.streamer.start(
 			"stream",
 			kind=self.kind,
 			user=USERS[self.kind],
-			interval=1 / sizes.restart_rate,
+			interval=1 / bench.sizes.restart_rate,
 			start=bench.counts(100_000),
 		)
+		sent: list[int] = []
 		try:
+			yield sent
+		finally:
+			sent.extend(count for count, _t, _seq in bench.streamer.stop_stream(stream))
+
+	def restart(self) -> dict:
+		"""Kill and restart the socket server while events keep coming; time the recovery."""
+		bench, sizes = self.bench, self.bench.sizes
+		with self.streaming() as expected:
 			time.sleep(0.5)
 			killed = time.time() * 1000
 			bench.stack.kill(SOCKETIO)
@@ -230,9 +242,6 @@ class Crowd:
 			times = self.loadgen.command("status", since=restarting, times=True)
 			pages = self._pages_back(deadline)
 			time.sleep(0.5)
-		finally:
-			sent = bench.streamer.stop_stream(stream)
-		expected = [c for c, _t, _seq in sent]
 		report, records = self._collect(expected, time.monotonic() + DELIVERY_TIMEOUT)
 		everyone = status["caught_up"] == self.loadgen.connected["ok"]
 		recovered = summary([t - ready for t in times["caught_up_at"]])

@@ -23,7 +23,7 @@ import traceback
 import requests
 
 from .fanout import Crowd
-from .run import KINDS, USERS, Bench
+from .run import KINDS, Bench
 from .stats import Results, Row, summary
 
 ROLL_TIMEOUT = 120
@@ -86,30 +86,20 @@ def run(bench: Bench, results: Results) -> None:
 
 def roll(bench: Bench, crowd: Crowd, service: str, order: str) -> dict:
 	"""Roll `service` while events stream to the crowd; what the crowd lost and how long it took."""
-	sizes = bench.sizes
-	crowd._clear()
-	stream = bench.streamer.start(
-		"stream",
-		kind=crowd.kind,
-		user=USERS[crowd.kind],
-		interval=1 / sizes.restart_rate,
-		start=bench.counts(100_000),
-	)
-	prober = Prober(bench.url)
-	try:
-		time.sleep(0.5)  # some events before the roll
-		began = time.time() * 1000
-		bench.stack.roll(service, order)
-		rolled = time.time() * 1000
-		deadline = time.monotonic() + ROLL_TIMEOUT
-		status = crowd._nodes_back(began, deadline)
-		times = crowd.loadgen.command("status", since=began, times=True)
-		pages = crowd._pages_back(deadline)
-		time.sleep(0.5)  # some events after it
-	finally:
-		http = prober.stop()
-		sent = bench.streamer.stop_stream(stream)
-	expected = [c for c, _t, _seq in sent]
+	with crowd.streaming() as expected:
+		prober = Prober(bench.url)
+		try:
+			time.sleep(0.5)  # some events before the roll
+			began = time.time() * 1000
+			bench.stack.roll(service, order)
+			rolled = time.time() * 1000
+			deadline = time.monotonic() + ROLL_TIMEOUT
+			status = crowd._nodes_back(began, deadline)
+			times = crowd.loadgen.command("status", since=began, times=True)
+			pages = crowd._pages_back(deadline)
+			time.sleep(0.5)  # some events after it
+		finally:
+			http = prober.stop()
 	report, records = crowd._collect(expected, time.monotonic() + 30)
 	outages = summary(times.get("outage_ms", []))
 	result = {

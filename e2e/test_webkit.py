@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
 
 import pytest
 from engines import WebKitPage
@@ -51,41 +52,38 @@ def test_a_deep_link_in_webkit_counts_to_99_over_its_websocket(webkit, deep_link
 
 
 # -- outages ---------------------------------------------------------------------------
-def test_a_socket_server_restart_in_webkit_loses_nothing(webkit, deep_link, start_publisher, stack):
+@contextmanager
+def counting_to_99(webkit: WebKitPage, deep_link: str, start_publisher):
+	"""A live page a third of the way to 99 while the block runs; after it, at 99 and live again
+	with every count once and in order."""
 	webkit.open_live(deep_link)
 	publisher = start_publisher(interval=0.02)
 	publisher.go()
 	wait_for_count(webkit, 30)
-
-	stack.kill("socketio-0")
-	try:
-		webkit.wait_for_realtime("reconnecting")
-		time.sleep(2)  # the outage itself, not a wait for readiness
-	finally:
-		stack.restart("socketio-0")
-
+	yield
 	webkit.wait_for_text("count", "99", COUNT_TIMEOUT)
 	webkit.wait_for_realtime("live")
 	publisher.wait()
 	assert_every_count_once_in_order(webkit, publisher.first_seq)
+
+
+def test_a_socket_server_restart_in_webkit_loses_nothing(webkit, deep_link, start_publisher, stack):
+	with counting_to_99(webkit, deep_link, start_publisher):
+		stack.kill("socketio-0")
+		try:
+			webkit.wait_for_realtime("reconnecting")
+			time.sleep(2)  # the outage itself, not a wait for readiness
+		finally:
+			stack.restart("socketio-0")
 
 
 def test_a_front_frozen_for_three_seconds_in_webkit_loses_nothing(webkit, deep_link, start_publisher, stack):
-	webkit.open_live(deep_link)
-	publisher = start_publisher(interval=0.02)
-	publisher.go()
-	wait_for_count(webkit, 30)
-
-	stack.freeze("nginx")  # every connection through the front stays open, and nothing moves
-	try:
-		time.sleep(3)  # the stall itself
-	finally:
-		stack.thaw("nginx")
-
-	webkit.wait_for_text("count", "99", COUNT_TIMEOUT)
-	webkit.wait_for_realtime("live")
-	publisher.wait()
-	assert_every_count_once_in_order(webkit, publisher.first_seq)
+	with counting_to_99(webkit, deep_link, start_publisher):
+		stack.freeze("nginx")  # every connection through the front stays open, and nothing moves
+		try:
+			time.sleep(3)  # the stall itself
+		finally:
+			stack.thaw("nginx")
 
 
 # -- actions ---------------------------------------------------------------------------

@@ -308,7 +308,7 @@ def test_create_site_makes_the_site_the_native_launcher_makes(compose):
 	for step in (
 		"--install-app=webview_kit",
 		"enable-scheduler",
-		"extra_apps=(webview_kit_demo webview_kit_testing)",
+		"${WEBVIEW_KIT_EXTRA_APPS-webview_kit_demo webview_kit_testing}",
 		'install-app "${extra_apps[@]}"',
 		"set-admin-password",
 	):

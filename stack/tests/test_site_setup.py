@@ -56,19 +56,23 @@ class Bench:
 				databases.write(f"{DATABASE}\n")
 		return self
 
-	def setup(self) -> subprocess.CompletedProcess:
+	def setup(self, fails: bool = False) -> subprocess.CompletedProcess:
 		done = subprocess.run(
 			[str(SITE_SETUP)], cwd=self.root, env=self.env, capture_output=True, text=True, timeout=30
 		)
-		assert done.returncode == 0, done.stderr
+		assert (done.returncode != 0) == fails, done.stderr
 		return done
 
 	@property
+	def log(self) -> str:
+		return (self.root / "bench.log").read_text()
+
+	@property
 	def asked(self) -> list[str]:
-		log = self.root / "bench.log"
+		"""The bench commands, in order: `new-site`, `migrate`, … (after `--site <name>`)."""
 		return [
 			line.split()[2] if line.startswith("--site") else line.split()[0]
-			for line in log.read_text().splitlines()
+			for line in self.log.splitlines()
 		]
 
 
@@ -80,7 +84,8 @@ def bench(tmp_path) -> Bench:
 def test_an_empty_volume_gets_the_site_and_a_password_only_the_frappe_user_reads(bench):
 	bench.setup()
 
-	assert bench.asked == ["new-site", "set-config", "enable-scheduler", "install-app", "set-config"]
+	assert bench.asked == ["new-site", "enable-scheduler", "set-config", "install-app", "set-config"]
+	assert "install-app webview_kit_demo webview_kit_testing" in bench.log
 	assert (bench.site / ".webview_kit-site-ready").exists()
 	password = bench.root / "sites" / ".admin-password"
 	assert stat.S_IMODE(password.stat().st_mode) == 0o600 and len(password.read_text().strip()) >= 24
@@ -106,6 +111,17 @@ def test_a_site_whose_database_is_gone_is_made_again_and_says_so(bench):
 	assert "its database is not in MariaDB" in done.stderr
 
 
+def test_a_database_server_that_does_not_answer_changes_nothing(bench):
+	bench.with_a_site()
+	Bench._command(bench.root / "bin" / "mariadb", "echo 'ERROR 2002: cannot connect' >&2; exit 1")
+
+	done = bench.setup(fails=True)
+
+	assert "did not list its databases" in done.stderr
+	assert not (bench.root / "bench.log").exists(), "no new-site --force over a database that may be there"
+	assert (bench.site / ".webview_kit-site-ready").exists()
+
+
 def test_a_volume_that_lost_its_password_file_gets_a_new_one_set(bench):
 	bench.with_a_site()
 	(bench.root / "sites" / ".admin-password").unlink()
@@ -122,5 +138,22 @@ def test_a_given_password_file_is_used_and_not_rewritten(bench):
 
 	bench.setup()
 
-	assert "--admin-password=from a docker secret" in (bench.root / "bench.log").read_text()
+	assert "--admin-password=from a docker secret" in bench.log
 	assert not (bench.root / "sites" / ".admin-password").exists()
+
+
+def test_a_real_site_gets_neither_the_demo_nor_the_test_app(bench):
+	bench.env["WEBVIEW_KIT_EXTRA_APPS"] = ""
+
+	bench.setup()
+
+	assert bench.asked == ["new-site", "enable-scheduler", "set-config"]
+	assert "allow_tests" not in bench.log
+
+
+def test_a_real_site_of_other_code_is_migrated_and_gets_no_extra_app(bench):
+	bench.env["WEBVIEW_KIT_EXTRA_APPS"] = ""
+
+	bench.with_a_site(code="code of the last image\n").setup()
+
+	assert bench.asked == ["migrate", "set-config"]
