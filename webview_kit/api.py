@@ -16,6 +16,11 @@ from webview_kit.infra import compat, metrics
 from webview_kit.rooms import Room
 
 MAX_DEVICE = 200  # characters of the free-text device label a link may carry
+# A page probes once per document room when its socket (re)connects, and again with backoff
+# until the room's copy comes first: a handful a minute. Every probe reaches each socket in the
+# room, so a user's flood of them is refused before it is relayed (per user, not per session:
+# signing in again must not buy a new allowance).
+PROBES_PER_MINUTE = 120
 
 
 def clear_errors(method):
@@ -50,9 +55,20 @@ def catch_up(room: str, after: int = 0, epoch: str | None = None, probe: str | N
 	With `probe`, also tell this page's socket whether it is in the room yet (publish.history).
 	"""
 	followed = Room.parse(room).check_follow()
+	if probe:
+		check_probe_rate(frappe.session.user)
 	answer = publish.history(followed, int(after), epoch or None, probe or None)
 	metrics.count_catch_up(answer)
 	return answer
+
+
+def check_probe_rate(user: str) -> None:
+	probed, _retry_after = auth.count_in_window("probes", user)
+	if probed > PROBES_PER_MINUTE:
+		frappe.throw(
+			frappe._("Too many catch-ups asking whether the socket joined; try again in a minute."),
+			frappe.RateLimitExceededError,
+		)
 
 
 @frappe.whitelist(methods=["POST"])

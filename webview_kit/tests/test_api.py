@@ -1,5 +1,7 @@
 """The whitelisted surface: catch-up with the room's permission, issuing and revoking links."""
 
+from unittest.mock import patch
+
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
@@ -86,6 +88,28 @@ class TestCatchUp(ApiTestCase):
 				frappe.set_user(user)
 				with self.assertRaises(frappe.PermissionError):
 					api.catch_up(room, after=0)
+
+	def test_a_users_join_probes_past_the_limit_in_a_minute_are_refused_in_every_session(self):
+		"""Each probe is relayed to every socket in the room: a flood of them is refused, 429."""
+		room = doc_room("ToDo", self.own_todo)
+		self.fill(room)
+		counter = frappe.cache.make_key(f"webview_kit:probes:{READER}")
+		frappe.cache.delete(counter)
+		self.addCleanup(frappe.cache.delete, counter)
+		frappe.set_user(READER)
+		with patch.object(api, "PROBES_PER_MINUTE", 3):
+			for n in range(3):
+				api.catch_up(room, after=0, probe=f"{n:012x}")
+			with self.assertRaises(frappe.RateLimitExceededError):
+				api.catch_up(room, after=0, probe="00000000000f")
+			with (
+				patch.dict(frappe.session, sid=frappe.generate_hash()),
+				self.assertRaises(frappe.RateLimitExceededError),
+			):
+				api.catch_up(room, after=0, probe="00000000000f")  # a new session of the same user
+			api.catch_up(room, after=0)  # a catch-up without a probe publishes nothing: not limited
+			frappe.set_user(OTHER)
+			api.catch_up(user_room(OTHER), after=0, probe="00000000000f")  # another user is not
 
 	def test_rooms_that_are_not_rooms_answer_a_validation_error(self):
 		frappe.set_user(READER)
