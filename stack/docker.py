@@ -260,8 +260,14 @@ class DockerStack:
 
 	def access_log(self) -> str:
 		"""The front's access log: nginx writes it to the container's stdout."""
-		done = self._compose(["logs", "--no-color", "--no-log-prefix", "frontend"], capture=True)
-		return done.stdout
+		return self._front_output().stdout
+
+	def error_log(self) -> str:
+		"""The front's error log: nginx writes it to the container's stderr."""
+		return self._front_output().stderr
+
+	def _front_output(self) -> subprocess.CompletedProcess:
+		return self._compose(["logs", "--no-color", "--no-log-prefix", "frontend"], capture=True)
 
 	def scale_socketio(self, count: int) -> None:
 		"""Run `count` websocket replicas from now on, then recreate the front with them as its upstream.

@@ -229,7 +229,14 @@ class Stack:
 
 	def access_log(self) -> str:
 		"""The front's access log of this run."""
-		log = self.layout.logs / "nginx-access.log"
+		return self._log("nginx-access.log")
+
+	def error_log(self) -> str:
+		"""The front's error log of this run."""
+		return self._log("nginx-error.log")
+
+	def _log(self, name: str) -> str:
+		log = self.layout.logs / name
 		return log.read_text(errors="replace") if log.exists() else ""
 
 	def is_up(self) -> bool:

@@ -90,6 +90,10 @@ class StackProtocol(Protocol):
 		"""What the front's access log holds: one line per request it answered."""
 		...
 
+	def error_log(self) -> str:
+		"""What the front's error log holds (what went wrong, such as an upstream refusing it)."""
+		...
+
 	def scale_socketio(self, count: int) -> None:
 		"""Run `count` socket.io servers from now on, behind the same front."""
 		...

@@ -350,6 +350,10 @@ class SwarmStack:
 			["service", "logs", "--raw", "--no-trunc", self._service("frontend")], check=False
 		)
 
+	def error_log(self) -> str:
+		"""`docker service logs` gives both of the front's streams as one: the access log holds it."""
+		return self.access_log()
+
 	# -- the engine ------------------------------------------------------------
 	def _service(self, service: str) -> str:
 		return f"{self.name}_{service}"
