@@ -164,7 +164,7 @@ class SwarmStack:
 			["webview", "ensure-user", "--email", DEMO_USER, "--first-name", "Demo"], "demo-user"
 		)
 		argv = publisher(self.site, {}, DEMO_USER, 1.0).argv
-		worker = self._containers("worker")[0]["ID"]
+		worker = self._running("worker")
 		self._docker(["exec", "--detach", "--workdir", f"{BENCH}/sites", worker, *argv])
 		print(f"\nThe count publisher is running for {DEMO_USER} (one value a second, 0..99, repeating).")
 		print("Open this single-use link in a browser or a mobile WebView (valid 10 minutes):\n")
@@ -173,7 +173,7 @@ class SwarmStack:
 
 	# -- site commands ---------------------------------------------------------
 	def _exec_argv(self, args: list[str], env: dict | None, site: str | None, service: str) -> list[str]:
-		container = self._containers(service)[0]["ID"]
+		container = self._running(service)
 		settings = [option for key, value in (env or {}).items() for option in ("--env", f"{key}={value}")]
 		return [
 			"docker",
@@ -224,7 +224,7 @@ class SwarmStack:
 
 		Its stdin and stdout are pipes (the benchmark's agent talks over them), stderr goes to `log`.
 		"""
-		worker = self._containers("worker")[0]["ID"]
+		worker = self._running("worker")
 		target = f"/tmp/{script.name}"
 		subprocess.run(
 			["docker", "exec", "-i", worker, "sh", "-c", f"cat > {target}"],
@@ -376,6 +376,18 @@ class SwarmStack:
 			argv += ["--filter", f"label={label}"]
 		rows = [json.loads(line) for line in self._docker(argv, check=False).splitlines() if line.strip()]
 		return sorted(rows, key=lambda row: _slot(row["Names"]))
+
+	def _running(self, service: str) -> str:
+		"""A running container of `service`, waiting while Swarm replaces its task (after a crash,
+		or a failed health check such as a worker's while the queue Redis was away)."""
+		deadline = time.monotonic() + READY_TIMEOUT
+		while not (containers := self._containers(service)):
+			if time.monotonic() > deadline:
+				raise StackError(
+					f"The Swarm stack has had no running {service} task for {READY_TIMEOUT}s: is it up?"
+				)
+			time.sleep(0.5)
+		return containers[0]["ID"]
 
 	def _named(self, name: str) -> list[str]:
 		service = self._service_of(name)
