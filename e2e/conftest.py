@@ -14,6 +14,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,21 +62,36 @@ def stack() -> Iterator[StackProtocol]:
 		yield running
 
 
+@contextmanager
+def socket_servers(stack, count: int) -> Iterator[StackProtocol]:
+	"""The stack with `count` socket servers while the block runs, and what it had afterwards."""
+	before = len(stack.socket_clients())
+	if before != count:
+		stack.scale_socketio(count)
+	try:
+		yield stack
+	finally:
+		if before != count:
+			stack.scale_socketio(before)
+
+
 @pytest.fixture
 def two_socket_servers(stack):
-	"""A stack with two socket servers for this test, back to what it had afterwards.
+	"""A stack with two socket servers for this test.
 
 	Natively a second socket.io process; on Docker a second `websocket` replica, with the
 	front recreated to balance over both.
 	"""
-	before = len(stack.socket_clients())
-	if before < 2:
-		stack.scale_socketio(2)
-	try:
+	with socket_servers(stack, 2):
 		yield stack
-	finally:
-		if before < 2:
-			stack.scale_socketio(before)
+
+
+@pytest.fixture
+def one_socket_server(stack):
+	"""A stack with one socket server for this test, so that the one an outage test stops
+	(`socketio-0`) is the one its pages are on. The swarm runs two; the other stacks one."""
+	with socket_servers(stack, 1):
+		yield stack
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ def test_events_published_while_the_page_loads_are_all_applied(page: Page, deep_
 	assert_every_count_once_in_order(page, publisher.first_seq)
 
 
+@pytest.mark.usefixtures("one_socket_server")
 @pytest.mark.parametrize("outage", [2, 15], ids=["2s", "15s"])
 def test_socket_server_restart_loses_nothing(page: Page, deep_link, start_publisher, stack, outage):
 	open_webview(page, deep_link)
@@ -64,6 +65,7 @@ def short_history(site_setting):
 	return 10
 
 
+@pytest.mark.usefixtures("one_socket_server")
 def test_a_gap_longer_than_history_resyncs_to_the_latest_state(
 	page: Page, short_history, deep_link, start_publisher, stack
 ):

@@ -110,6 +110,7 @@ def test_what_the_user_is_typing_survives_twenty_updates_around_it(
 	assert note.input_value() == "Leave! it with Sam"
 
 
+@pytest.mark.usefixtures("one_socket_server")
 @ONE_PHONE
 def test_a_socket_restart_and_three_seconds_offline_lose_no_append(
 	page: Page, accounts, ana, orders, order, stack, tmp_path

@@ -96,6 +96,7 @@ def test_with_the_include_the_count_arrives_whole_from_the_moment_of_navigation(
 	assert shown == list(range(shown[0], 100)), shown
 
 
+@pytest.mark.usefixtures("one_socket_server")
 def test_with_the_include_a_socket_server_restart_loses_nothing(
 	page: Page, include_on, signed_in, web_page, start_publisher, stack
 ):

@@ -67,6 +67,7 @@ def counting_to_99(webkit: WebKitPage, deep_link: str, start_publisher):
 	assert_every_count_once_in_order(webkit, publisher.first_seq)
 
 
+@pytest.mark.usefixtures("one_socket_server")
 def test_a_socket_server_restart_in_webkit_loses_nothing(webkit, deep_link, start_publisher, stack):
 	with counting_to_99(webkit, deep_link, start_publisher):
 		stack.kill("socketio-0")
