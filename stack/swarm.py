@@ -125,8 +125,14 @@ class SwarmStack:
 			if time.monotonic() > deadline:
 				raise StackError(f"stack {self.name} was not gone within {READY_TIMEOUT}s")
 			time.sleep(0.5)
-		for volume in ("sites", "mariadb-data"):
-			self._docker(["volume", "rm", "--force", f"{self.name}_{volume}"], check=False)
+		# A finished job's container outlives its service and holds the sites volume.
+		if exited := [container["ID"] for container in self._containers(every=True)]:
+			self._docker(["rm", "--force", *exited], check=False)
+		volumes = [f"{self.name}_{volume}" for volume in ("sites", "mariadb-data")]
+		for volume in volumes:
+			self._docker(["volume", "rm", "--force", volume], check=False)
+		if left := set(volumes) & set(self._docker(["volume", "ls", "--quiet"], check=False).split()):
+			raise StackError(f"the stack is down but its volumes are not: {', '.join(sorted(left))}")
 		if self._created_flag.exists():
 			self._docker(["swarm", "leave", "--force"])
 			self._created_flag.unlink()
@@ -368,10 +374,13 @@ class SwarmStack:
 	def _long_running(self) -> list[str]:
 		return sorted({*SERVICES.values(), SOCKETIO})
 
-	def _containers(self, service: str | None = None) -> list[dict]:
-		"""This node's running containers of the stack (of `service`), in task-slot order."""
+	def _containers(self, service: str | None = None, every: bool = False) -> list[dict]:
+		"""This node's running containers of the stack (of `service`; with `every`, exited ones too),
+		in task-slot order."""
 		label = f"com.docker.swarm.service.name={self._service(service)}" if service else None
 		argv = ["ps", "--format", "{{json .}}", "--filter", f"label=com.docker.stack.namespace={self.name}"]
+		if every:
+			argv.append("--all")
 		if label:
 			argv += ["--filter", f"label={label}"]
 		rows = [json.loads(line) for line in self._docker(argv, check=False).splitlines() if line.strip()]

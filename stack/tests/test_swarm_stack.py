@@ -7,7 +7,7 @@ import yaml
 
 from stack import swarm as swarm_module
 from stack.docker import COMPOSE_FILE
-from stack.swarm import SwarmStack
+from stack.swarm import StackError, SwarmStack
 
 
 class FakeEngine:
@@ -159,3 +159,46 @@ def test_an_update_rolled_back_fails_the_deploy(stack, inspections):
 
 	with pytest.raises(swarm_module.StackError, match=r"rollback_completed\).*task unhealthy"):
 		stack._wait_rolled("backend", BEFORE)
+
+
+class FinishedJobEngine(FakeEngine):
+	"""After `stack rm`, the setup job's exited container stays until it is removed, as on a real
+	engine, and holds the sites volume until then. A volume in `held` is mounted by a container
+	outside the stack and is never removed."""
+
+	def __init__(self, name: str, held: tuple[str, ...] = ()):
+		super().__init__("active")
+		self.sites = f"{name}_sites"
+		self.volumes = {self.sites, f"{name}_mariadb-data"}
+		self.job = f"{name}_setup.1.x"
+		self.held = {*held}
+
+	def __call__(self, args: list[str], check: bool = True) -> str:
+		super().__call__(args, check)
+		if args[:1] == ["ps"] and "--all" in args and self.job:
+			return f'{{"ID": "c0ffee", "Names": "{self.job}", "State": "exited"}}\n'
+		if args[:2] == ["rm", "--force"] and "c0ffee" in args:
+			self.job = ""
+		if args[:2] == ["volume", "ls"]:
+			return "".join(f"{volume}\n" for volume in sorted(self.volumes))
+		if args[:2] == ["volume", "rm"]:
+			held = self.held | ({self.sites} if self.job else set())
+			self.volumes -= set(args[2:]) - held
+		return ""
+
+
+def test_down_removes_the_finished_setup_job_so_the_volumes_really_go(stack, monkeypatch):
+	engine = FinishedJobEngine(stack.name)
+	monkeypatch.setattr(stack, "_docker", engine)
+
+	stack.down()
+
+	assert engine.volumes == set()
+
+
+def test_down_says_so_when_a_volume_is_held_by_something_else(stack, monkeypatch):
+	held = f"{stack.name}_sites"
+	monkeypatch.setattr(stack, "_docker", FinishedJobEngine(stack.name, held=(held,)))
+
+	with pytest.raises(StackError, match=held):
+		stack.down()
