@@ -99,6 +99,11 @@ def task(editor, webkit_user) -> str:
 
 
 def send_comment(page: WebKitPage, text: str, double: bool = False) -> None:
+	"""Type and send a comment once the form takes input again, as Playwright's `fill` waits to.
+
+	A comment shows over the socket before its action answers, and the form stays disabled until then.
+	"""
+	page.wait_for("document.querySelector('[data-testid=comment-form]').getAttribute('aria-busy') !== 'true'")
 	page.type("[data-testid=comment-text]", text)
 	(page.double_click if double else page.click)("[data-testid=comment-send]")
 
