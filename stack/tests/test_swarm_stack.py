@@ -179,10 +179,10 @@ class FinishedJobEngine(FakeEngine):
 			return f'{{"ID": "c0ffee", "Names": "{self.job}", "State": "exited"}}\n'
 		if args[:2] == ["rm", "--force"] and "c0ffee" in args:
 			self.job = ""
-		if args[:2] == ["volume", "ls"]:
-			return "".join(f"{volume}\n" for volume in sorted(self.volumes))
 		if args[:2] == ["volume", "rm"]:
-			held = self.held | ({self.sites} if self.job else set())
+			held = set(args[2:]) & (self.held | ({self.sites} if self.job else set()))
+			if held and check:
+				raise StackError(f"remove {', '.join(held)}: volume is in use")
 			self.volumes -= set(args[2:]) - held
 		return ""
 
